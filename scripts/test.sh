@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what is missing, then builds and tests tokend three ways:
+#   1. clang with -Wthread-safety -Werror (lock annotations checked at compile time),
+#   2. GCC with AddressSanitizer + UndefinedBehaviorSanitizer, running every test,
+#   3. GCC Release, running every test.
+# Build folders go under build/ (or $TOKEND_BUILD_DIR).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${TOKEND_BUILD_DIR:-$root/build}
+jobs=$(nproc)
+
+"$root/scripts/install-deps.sh"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "clang -Wthread-safety build"
+cmake -G Ninja -S "$root" -B "$build/thread-safety" -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DTOKEND_THREAD_SAFETY=ON >/dev/null
+cmake --build "$build/thread-safety" -j "$jobs"
+
+step "AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
+cmake -G Ninja -S "$root" -B "$build/sanitize" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DTOKEND_SANITIZE=ON >/dev/null
+cmake --build "$build/sanitize" -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir "$build/sanitize" --output-on-failure -j "$jobs"
+
+step "Release build and tests"
+cmake -G Ninja -S "$root" -B "$build/release" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build/release" -j "$jobs"
+ctest --test-dir "$build/release" --output-on-failure -j "$jobs"

@@ -1,0 +1,354 @@
+#include "service/adapters/file_secret_source.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "service/common/logging.h"
+#include "service/common/secret_string.h"
+#include "service/common/status_macros.h"
+#include "service/core/identifiers.h"
+
+namespace tokend {
+namespace {
+
+constexpr size_t kMaxFileSize = 64 * 1024;  // Bytes; a larger file is rejected, not truncated.
+constexpr int kMaxAttempts = 5;             // Reads of a credential while ..data keeps moving.
+constexpr char kData[] = "..data";
+constexpr char kTenantId[] = "tenant-id";
+constexpr char kClientId[] = "client-id";
+constexpr char kClientSecret[] = "client-secret";
+constexpr char kCertificate[] = "client-certificate";
+constexpr char kAuthorityHost[] = "authority-host";
+constexpr const char* kKeys[] = {kTenantId, kClientId, kClientSecret, kCertificate, kAuthorityHost};
+
+struct FdCloser {
+  ~FdCloser() { close(fd); }
+  int fd;
+};
+struct DirCloser {
+  void operator()(DIR* d) const { closedir(d); }
+};
+struct BioDeleter {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+struct X509Deleter {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct EvpPkeyDeleter {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+struct EvpMdCtxDeleter {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+
+// The OS's description of `err`, lowercase ("permission denied").
+std::string ErrnoText(int err) {
+  return absl::AsciiStrToLower(std::generic_category().message(err));
+}
+
+// Files of one credential as read, by key; absent optional files are missing from the map.
+using Files = std::map<std::string, SecretString>;
+
+// Returns true iff `name` matches [a-z0-9]([-a-z0-9.]*[a-z0-9])? and has at most 253 chars.
+bool IsKubernetesName(absl::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  auto end_ok = [](char c) { return absl::ascii_islower(c) || absl::ascii_isdigit(c); };
+  if (!end_ok(name.front()) || !end_ok(name.back())) return false;
+  for (char c : name) {
+    if (!end_ok(c) && c != '-' && c != '.') return false;
+  }
+  return true;
+}
+
+// Reads `folder`/`key` into `files`. A missing file is left out of `files` (not an error). The
+// file must be a regular file (symlinks are followed) of at most kMaxFileSize bytes.
+absl::Status ReadKey(const std::string& prefix, const std::string& folder, const char* key,
+                     Files& files) {
+  auto fail = [&](absl::string_view why) {
+    return absl::FailedPreconditionError(absl::StrCat(prefix, "file ", key, ": ", why));
+  };
+  // O_NONBLOCK: opening a FIFO planted under a key name must not hang the loader.
+  int fd = open(absl::StrCat(folder, "/", key).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return fail(absl::StrCat("cannot be opened: ", ErrnoText(errno)));
+  }
+  FdCloser closer{fd};
+  struct stat st;
+  if (fstat(fd, &st) != 0) return fail(absl::StrCat("cannot be read: ", ErrnoText(errno)));
+  if (!S_ISREG(st.st_mode)) return fail("is not a regular file");
+  // One allocation of the final capacity, so that SecretString can wipe every byte read.
+  std::string buffer(kMaxFileSize + 1, '\0');
+  size_t size = 0;
+  while (size < buffer.size()) {
+    ssize_t n = read(fd, &buffer[size], buffer.size() - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(absl::StrCat("cannot be read: ", ErrnoText(errno)));
+    if (n == 0) break;
+    size += static_cast<size_t>(n);
+  }
+  buffer.resize(size);
+  SecretString content(std::move(buffer));
+  if (size > kMaxFileSize) return fail(absl::StrCat("is larger than ", kMaxFileSize, " bytes"));
+  files.emplace(key, std::move(content));
+  return absl::OkStatus();
+}
+
+absl::Status ReadKeys(const std::string& prefix, const std::string& folder, Files& files) {
+  files.clear();
+  for (const char* key : kKeys) TOKEND_RETURN_IF_ERROR(ReadKey(prefix, folder, key, files));
+  return absl::OkStatus();
+}
+
+// Returns the target of the symlink `path`, or NOT_FOUND if there is nothing at `path`.
+absl::StatusOr<std::string> ReadLink(const std::string& prefix, const std::string& path) {
+  std::string target(4096, '\0');
+  ssize_t n = readlink(path.c_str(), target.data(), target.size());
+  if (n < 0 && errno == ENOENT) return absl::NotFoundError("");
+  if (n < 0 && errno == EINVAL) {
+    return absl::FailedPreconditionError(prefix + "..data is not a symlink");
+  }
+  if (n < 0 || static_cast<size_t>(n) >= target.size()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(prefix, "..data cannot be read: ", n < 0 ? ErrnoText(errno) : "too long"));
+  }
+  target.resize(static_cast<size_t>(n));
+  return target;
+}
+
+// The first 16 hex digits of a SHA-256 over the keys and contents of `files`.
+std::string ContentHash(const Files& files) {
+  std::unique_ptr<EVP_MD_CTX, EvpMdCtxDeleter> ctx(EVP_MD_CTX_new());
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_size = 0;
+  bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
+  for (const auto& [key, content] : files) {
+    std::string header = absl::StrCat(key, "\n", content.size(), "\n");  // Unambiguous framing.
+    ok = ok && EVP_DigestUpdate(ctx.get(), header.data(), header.size()) == 1 &&
+         EVP_DigestUpdate(ctx.get(), content.Reveal().data(), content.size()) == 1;
+  }
+  ok = ok && EVP_DigestFinal_ex(ctx.get(), digest, &digest_size) == 1;
+  if (!ok) return "unhashed";  // Cannot happen with a working libcrypto; still a valid version.
+  return absl::BytesToHexString(
+             absl::string_view(reinterpret_cast<const char*>(digest), digest_size))
+      .substr(0, 16);
+}
+
+// Reads the files of one credential, all from the same version of the Secret. Sets `version`.
+absl::Status ReadConsistent(const std::string& prefix, const std::string& folder, Files& files,
+                            std::string& version) {
+  const std::string data_link = absl::StrCat(folder, "/", kData);
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    absl::StatusOr<std::string> target = ReadLink(prefix, data_link);
+    if (absl::IsNotFound(target.status())) {  // Plain files: no version to pin.
+      TOKEND_RETURN_IF_ERROR(ReadKeys(prefix, folder, files));
+      version = ContentHash(files);
+      return absl::OkStatus();
+    }
+    if (!target.ok()) return target.status();
+    const std::string data_dir =
+        absl::StartsWith(*target, "/") ? *target : absl::StrCat(folder, "/", *target);
+    struct stat st;
+    absl::Status read = stat(data_dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)
+                            ? ReadKeys(prefix, data_dir, files)
+                            : absl::FailedPreconditionError(
+                                  prefix + "..data is a dangling symlink (no such folder)");
+    absl::StatusOr<std::string> after = ReadLink(prefix, data_link);
+    if (after.ok() && *after == *target) {  // Not swapped meanwhile: one consistent version.
+      version = *target;
+      return read;
+    }
+  }
+  return absl::AbortedError(
+      absl::StrCat(prefix, "..data changed during each of ", kMaxAttempts, " reads"));
+}
+
+// Returns the file `key` as a value: one trailing "\n" or "\r\n" removed, non-empty, and free of
+// whitespace and control characters. NOT_FOUND if absent. The result points into `files`.
+absl::StatusOr<absl::string_view> Value(const std::string& prefix, const Files& files,
+                                        const char* key) {
+  auto it = files.find(key);
+  if (it == files.end()) {
+    return absl::NotFoundError(absl::StrCat(prefix, "file ", key, ": does not exist"));
+  }
+  absl::string_view value = it->second.Reveal();
+  if (absl::ConsumeSuffix(&value, "\n")) absl::ConsumeSuffix(&value, "\r");
+  auto fail = [&](absl::string_view why) {
+    return absl::FailedPreconditionError(absl::StrCat(prefix, "file ", key, ": ", why));
+  };
+  if (value.empty()) return fail("is empty");
+  for (char c : value) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == '\x7f') {
+      return fail(
+          "must not contain whitespace or control characters (one trailing newline is allowed)");
+    }
+  }
+  return value;
+}
+
+// OK iff `pem` holds a certificate and the private key that goes with it.
+absl::Status CheckCertificate(const std::string& prefix, const SecretString& pem) {
+  auto fail = [&](absl::string_view why) {
+    ERR_clear_error();  // Leave no parse errors behind on this thread's OpenSSL error queue.
+    return absl::FailedPreconditionError(absl::StrCat(prefix, "file ", kCertificate, ": ", why));
+  };
+  if (pem.empty()) return fail("is empty");
+  auto bio = [&] {
+    return std::unique_ptr<BIO, BioDeleter>(
+        BIO_new_mem_buf(pem.Reveal().data(), static_cast<int>(pem.size())));
+  };
+  // Never prompt for a passphrase: an encrypted key is reported as missing.
+  pem_password_cb* no_passphrase = [](char*, int, int, void*) { return -1; };
+  auto cert_bio = bio();
+  std::unique_ptr<X509, X509Deleter> cert(
+      cert_bio ? PEM_read_bio_X509(cert_bio.get(), nullptr, no_passphrase, nullptr) : nullptr);
+  if (cert == nullptr) return fail("has no PEM certificate");
+  auto key_bio = bio();
+  std::unique_ptr<EVP_PKEY, EvpPkeyDeleter> key(
+      key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, no_passphrase, nullptr) : nullptr);
+  if (key == nullptr) return fail("has no unencrypted PEM private key");
+  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+    return fail("the private key does not match the certificate");
+  }
+  return absl::OkStatus();
+}
+
+// Checks and assembles a credential from the files read.
+absl::StatusOr<Credential> Assemble(const std::string& prefix, Files& files) {
+  Credential credential;
+  TOKEND_ASSIGN_OR_RETURN(absl::string_view tenant_id, Value(prefix, files, kTenantId));
+  credential.tenant_id = std::string(tenant_id);
+  if (!IsTenantId(credential.tenant_id)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(prefix, "file ", kTenantId, ": must be a GUID or a domain name"));
+  }
+  TOKEND_ASSIGN_OR_RETURN(absl::string_view client_id, Value(prefix, files, kClientId));
+  credential.client_id = std::string(client_id);
+  if (!IsGuid(credential.client_id)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(prefix, "file ", kClientId, ": must be a GUID"));
+  }
+  const bool has_secret = files.count(kClientSecret) > 0;
+  const bool has_cert = files.count(kCertificate) > 0;
+  if (has_secret && has_cert) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(prefix, "has both ", kClientSecret, " and ", kCertificate));
+  }
+  if (has_secret) {
+    TOKEND_ASSIGN_OR_RETURN(absl::string_view secret, Value(prefix, files, kClientSecret));
+    credential.kind = CredentialKind::kClientSecret;
+    credential.client_secret = SecretString(std::string(secret));
+  } else if (has_cert) {
+    TOKEND_RETURN_IF_ERROR(CheckCertificate(prefix, files[kCertificate]));
+    credential.kind = CredentialKind::kCertificate;
+    credential.certificate_pem = files[kCertificate];  // A copy sized to fit; `files` is wiped.
+  } else {
+    return absl::NotFoundError(
+        absl::StrCat(prefix, "needs a file ", kClientSecret, " or ", kCertificate));
+  }
+  if (files.count(kAuthorityHost) > 0) {
+    TOKEND_ASSIGN_OR_RETURN(absl::string_view host, Value(prefix, files, kAuthorityHost));
+    absl::StatusOr<std::string> normalized = NormalizeAuthorityHost(kAuthorityHost, host);
+    if (!normalized.ok()) {
+      // The message names the field and the problem, not the value.
+      return absl::FailedPreconditionError(
+          absl::StrCat(prefix, "file ", normalized.status().message()));
+    }
+    credential.authority_host = *std::move(normalized);
+  }
+  return credential;
+}
+
+}  // namespace
+
+absl::StatusOr<Credential> FileSecretSource::LoadCredential(const std::string& name,
+                                                            const std::string& folder) {
+  const std::string prefix = absl::StrCat("credential \"", absl::CHexEscape(name), "\": ");
+  if (!IsKubernetesName(name)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        prefix,
+        "folder name must be a Kubernetes name (lowercase letters, digits, '-' and '.', "
+        "starting and ending with a letter or digit, at most 253 characters)"));
+  }
+  struct stat st;
+  if (stat(folder.c_str(), &st) != 0) {
+    if (errno == ENOENT) return absl::NotFoundError(prefix + "folder does not exist");
+    return absl::FailedPreconditionError(
+        absl::StrCat(prefix, "folder cannot be read: ", ErrnoText(errno)));
+  }
+  if (!S_ISDIR(st.st_mode)) return absl::FailedPreconditionError(prefix + "is not a folder");
+  Files files;
+  std::string version;
+  TOKEND_RETURN_IF_ERROR(ReadConsistent(prefix, folder, files, version));
+  TOKEND_ASSIGN_OR_RETURN(Credential credential, Assemble(prefix, files));
+  credential.name = name;
+  credential.version = std::move(version);
+  return credential;
+}
+
+absl::StatusOr<CredentialSnapshot> FileSecretSource::Load() {
+  const std::string quoted = absl::StrCat("secrets dir \"", absl::CHexEscape(dir_), "\"");
+  struct stat st;
+  if (stat(dir_.c_str(), &st) != 0) {
+    if (errno == ENOENT) return absl::NotFoundError(quoted + " does not exist");
+    return absl::FailedPreconditionError(
+        absl::StrCat(quoted, " cannot be read: ", ErrnoText(errno)));
+  }
+  if (!S_ISDIR(st.st_mode)) return absl::FailedPreconditionError(quoted + " is not a folder");
+  std::unique_ptr<DIR, DirCloser> dir(opendir(dir_.c_str()));
+  if (dir == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(quoted, " cannot be read: ", ErrnoText(errno)));
+  }
+  std::set<std::string> names;
+  errno = 0;
+  while (const dirent* entry = readdir(dir.get())) {
+    if (entry->d_name[0] != '.') names.insert(entry->d_name);  // Hidden, ".", "..", "..data".
+    errno = 0;
+  }
+  if (errno != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(quoted, " cannot be read: ", ErrnoText(errno)));
+  }
+  CredentialSnapshot snapshot;
+  for (const std::string& name : names) {
+    const std::string folder = absl::StrCat(dir_, "/", name);
+    const int stat_result = stat(folder.c_str(), &st);
+    if (stat_result != 0 && errno == ENOENT) continue;  // Removed since listed, or dangling.
+    if (stat_result == 0 && !S_ISDIR(st.st_mode)) {
+      LogDebug("ignoring a file that is not a folder in the secrets dir", {{"file", name}});
+      continue;
+    }
+    absl::StatusOr<Credential> credential = LoadCredential(name, folder);
+    if (credential.ok()) {
+      snapshot.credentials[name] = std::make_shared<const Credential>(*std::move(credential));
+    } else {
+      LogWarning("credential unusable",
+                 {{"credential", name}, {"error", std::string(credential.status().message())}});
+      snapshot.failures[name] = credential.status();
+    }
+  }
+  return snapshot;
+}
+
+}  // namespace tokend

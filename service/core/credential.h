@@ -1,0 +1,40 @@
+// A credential: one Entra ID application registration that tokend acts for, as loaded from one
+// folder of --secrets-dir. Immutable once built; shared between threads as
+// std::shared_ptr<const Credential>.
+#ifndef TOKEND_SERVICE_CORE_CREDENTIAL_H_
+#define TOKEND_SERVICE_CORE_CREDENTIAL_H_
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "service/common/secret_string.h"
+
+namespace tokend {
+
+enum class CredentialKind {
+  kClientSecret,  // `client-secret`: a shared secret sent in the token request.
+  kCertificate,   // `client-certificate`: PEM certificate and private key; signs an assertion.
+};
+
+struct Credential {
+  std::string name;            // Folder name under --secrets-dir.
+  std::string tenant_id;       // Home tenant: a GUID or a domain name.
+  std::string client_id;       // Application (client) id: a GUID.
+  CredentialKind kind = CredentialKind::kClientSecret;
+  SecretString client_secret;  // Set iff kind == kClientSecret.
+  SecretString certificate_pem;  // Set iff kind == kCertificate: certificate and private key.
+  std::string authority_host;  // Normalised (no trailing slash); empty: use --authority-host.
+  std::string version;         // Identifies the loaded content (e.g. the ..data target).
+};
+
+// The result of reading every credential once.
+struct CredentialSnapshot {
+  std::map<std::string, std::shared_ptr<const Credential>> credentials;  // By name; usable ones.
+  std::map<std::string, absl::Status> failures;  // By name; why a credential is unusable.
+};
+
+}  // namespace tokend
+
+#endif  // TOKEND_SERVICE_CORE_CREDENTIAL_H_

@@ -1,0 +1,377 @@
+#include "service/core/token_cache.h"
+
+#include <algorithm>
+#include <tuple>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "service/common/logging.h"
+#include "service/core/error_details.h"
+
+namespace tokend {
+namespace {
+
+std::function<double()> DefaultRandom() {
+  auto gen = std::make_shared<absl::BitGen>();
+  auto mu = std::make_shared<absl::Mutex>();
+  return [gen, mu] {
+    absl::MutexLock lock(mu.get());
+    return absl::Uniform<double>(*gen, 0.0, 1.0);
+  };
+}
+
+TokenCacheOptions WithDefaults(TokenCacheOptions options) {
+  if (!options.random) options.random = DefaultRandom();
+  if (options.max_entries == 0) options.max_entries = 1;
+  if (options.max_attempts < 1) options.max_attempts = 1;
+  return options;
+}
+
+absl::Status Unavailable(const absl::Status& cause, absl::Duration retry_after) {
+  ErrorDetails details = GetErrorDetails(cause).value_or(ErrorDetails());
+  if (details.reason.empty()) details.reason = "IDP_UNAVAILABLE";
+  if (retry_after > details.retry_after) details.retry_after = retry_after;
+  return WithErrorDetails(
+      absl::UnavailableError(absl::StrCat("no valid token: ", cause.message())), details);
+}
+
+}  // namespace
+
+bool TokenCache::Key::operator<(const Key& o) const {
+  return std::tie(credential, tenant, target) < std::tie(o.credential, o.tenant, o.target);
+}
+
+TokenCache::TokenCache(TokenFetcher& fetcher, Clock& clock, TaskRunner& runner,
+                       TokenCacheOptions options)
+    : fetcher_(fetcher), clock_(clock), runner_(runner), options_(WithDefaults(std::move(options))) {}
+
+TokenCache::Key TokenCache::MakeKey(const TokenRequest& request) {
+  return Key{request.credential->name, request.tenant,
+             request.target.v2() ? absl::StrCat("scope:", absl::StrJoin(request.target.scopes, " "))
+                                 : absl::StrCat("resource:", request.target.resource)};
+}
+
+bool TokenCache::Fresh(const AccessToken* token, absl::Time now, absl::Duration min_validity,
+                       absl::Time obtained_after) {
+  return token != nullptr && token->expires_at - now >= min_validity &&
+         token->obtained_at > obtained_after;
+}
+
+void TokenCache::Get(const TokenRequest& request, TokenCallback done) {
+  absl::Time now = clock_.TimeNow();
+  Key key = MakeKey(request);
+  if (!request.force_refresh) {
+    std::shared_ptr<const AccessToken> hit;
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      auto it = entries_.find(key);
+      if (it != entries_.end()) {
+        Entry& e = *it->second;
+        e.last_used_ns.store(absl::ToUnixNanos(now), std::memory_order_relaxed);
+        if (Fresh(e.token.get(), now, request.min_validity, absl::InfinitePast())) hit = e.token;
+      }
+    }
+    if (hit != nullptr) {
+      done(CachedToken{std::move(hit), true});
+      return;
+    }
+  }
+  Callbacks callbacks;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry& e = FindOrCreateLocked(key, request, now);
+    WaitLocked(e, request, now, std::move(done), &callbacks);
+  }
+  for (auto& callback : callbacks) callback();
+}
+
+void TokenCache::WaitLocked(Entry& e, const TokenRequest& request, absl::Time now,
+                            TokenCallback done, Callbacks* callbacks) {
+  e.last_used_ns.store(absl::ToUnixNanos(now), std::memory_order_relaxed);
+  absl::Time obtained_after = request.force_refresh ? now : absl::InfinitePast();
+  if (Fresh(e.token.get(), now, request.min_validity, obtained_after)) {
+    callbacks->push_back([done = std::move(done), token = e.token] {
+      done(CachedToken{token, true});
+    });
+    return;
+  }
+  if (e.credential->version != request.credential->version) {
+    e.credential = request.credential;  // Newer content than the entry knew: forget rejections.
+    e.rejection = absl::OkStatus();
+    e.rejected_until = absl::InfinitePast();
+  }
+  if (e.rejected_until > now) {
+    callbacks->push_back([done = std::move(done), status = e.rejection] { done(status); });
+    return;
+  }
+  if (e.throttled_until > now && request.deadline < e.throttled_until) {
+    absl::Duration wait = e.throttled_until - now;
+    callbacks->push_back([done = std::move(done), wait] {
+      done(Unavailable(absl::UnavailableError(absl::StrCat(
+                           "identity provider asked to retry after ", absl::FormatDuration(wait))),
+                       wait));
+    });
+    return;
+  }
+  uint64_t id = next_id_++;
+  e.waiters.push_back(Waiter{id, request.min_validity, obtained_after, std::move(done)});
+  if (!e.fetching) StartFetchLocked(e);
+  if (request.deadline != absl::InfiniteFuture()) {
+    runner_.PostAt(request.deadline, [this, key = e.key, id] { ExpireWaiter(key, id); });
+  }
+}
+
+TokenCache::Entry& TokenCache::FindOrCreateLocked(const Key& key, const TokenRequest& request,
+                                                  absl::Time now) {
+  auto it = entries_.find(key);
+  if (it != entries_.end()) return *it->second;
+  if (entries_.size() >= options_.max_entries) EvictOneLocked(now);
+  auto entry = std::make_unique<Entry>();
+  entry->key = key;
+  entry->target = request.target;
+  entry->credential = request.credential;
+  entry->last_used_ns.store(absl::ToUnixNanos(now), std::memory_order_relaxed);
+  Entry& ref = *entry;
+  entries_.emplace(key, std::move(entry));
+  return ref;
+}
+
+void TokenCache::EvictOneLocked(absl::Time now) {
+  auto victim = entries_.end();
+  bool victim_expired = false;
+  int64_t victim_used = 0;
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    const Entry& e = *it->second;
+    if (e.fetching || !e.waiters.empty() || !e.watchers.empty()) continue;
+    bool expired = e.token == nullptr || e.token->expires_at <= now;
+    int64_t used = e.last_used_ns.load(std::memory_order_relaxed);
+    if (victim == entries_.end() || (expired && !victim_expired) ||
+        (expired == victim_expired && used < victim_used)) {
+      victim = it;
+      victim_expired = expired;
+      victim_used = used;
+    }
+  }
+  if (victim != entries_.end()) entries_.erase(victim);
+}
+
+void TokenCache::StartFetchLocked(Entry& e) {
+  e.fetching = true;
+  e.attempt = 0;
+  runner_.Post([this, key = e.key] { Attempt(key); });
+}
+
+bool TokenCache::InUseLocked(const Entry& e, absl::Time now) const {
+  absl::Time last_used = absl::FromUnixNanos(e.last_used_ns.load(std::memory_order_relaxed));
+  return !e.watchers.empty() || !e.waiters.empty() || now - last_used < options_.idle_timeout;
+}
+
+absl::Duration TokenCache::Backoff(int attempt, absl::Duration retry_after) const {
+  absl::Duration base = options_.initial_backoff;
+  for (int i = 1; i < attempt && base < options_.max_backoff; ++i) base *= 2;
+  base = std::min(base, options_.max_backoff);
+  absl::Duration jittered = base * (0.5 + 0.5 * options_.random());
+  return std::max(jittered, retry_after);
+}
+
+void TokenCache::ScheduleRefreshLocked(Entry& e) {
+  const AccessToken& token = *e.token;
+  absl::Duration lifetime = token.expires_at - token.obtained_at;
+  absl::Time at;
+  if (lifetime > 2 * (options_.refresh_before + options_.refresh_jitter)) {
+    at = token.expires_at - options_.refresh_before - options_.refresh_jitter * options_.random();
+    if (token.refresh_at.has_value()) at = std::min(at, *token.refresh_at);
+  } else {
+    at = token.refresh_at.value_or(token.obtained_at + lifetime / 2);
+  }
+  uint64_t generation = ++e.refresh_generation;
+  runner_.PostAt(at, [this, key = e.key, generation] { Refresh(key, generation); });
+}
+
+void TokenCache::Refresh(const Key& key, uint64_t generation) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return;
+  Entry& e = *it->second;
+  if (e.refresh_generation != generation || e.fetching) return;
+  if (!InUseLocked(e, clock_.TimeNow())) return;  // Nobody asked for a while: let it lapse.
+  StartFetchLocked(e);
+}
+
+void TokenCache::ExpireWaiter(const Key& key, uint64_t waiter_id) {
+  TokenCallback done;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return;
+    std::vector<Waiter>& waiters = it->second->waiters;
+    auto w = std::find_if(waiters.begin(), waiters.end(),
+                          [&](const Waiter& x) { return x.id == waiter_id; });
+    if (w == waiters.end()) return;
+    done = std::move(w->done);
+    waiters.erase(w);
+  }
+  done(absl::DeadlineExceededError(
+      "no token within the call's deadline; the request to the identity provider goes on"));
+}
+
+void TokenCache::Attempt(const Key& key) {
+  std::shared_ptr<const Credential> credential;
+  TokenTarget target;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return;
+    credential = it->second->credential;
+    target = it->second->target;
+  }
+  absl::StatusOr<AccessToken> result = fetcher_.Fetch(*credential, key.tenant, target);
+  absl::Time now = clock_.TimeNow();
+
+  Callbacks callbacks;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return;
+    Entry& e = *it->second;
+    auto fail_waiters = [&](const absl::Status& status) {
+      for (Waiter& w : e.waiters) {
+        callbacks.push_back([done = std::move(w.done), status] { done(status); });
+      }
+      e.waiters.clear();
+    };
+    auto notify_watchers = [&](const absl::StatusOr<CachedToken>& value) {
+      for (auto& [id, watcher] : e.watchers) {
+        callbacks.push_back([watcher = watcher, value] { watcher(value); });
+      }
+    };
+
+    if (result.ok()) {
+      e.token = std::make_shared<const AccessToken>(*std::move(result));
+      e.token_version = credential->version;
+      e.fetching = false;
+      e.attempt = 0;
+      e.rejection = absl::OkStatus();
+      e.rejected_until = absl::InfinitePast();
+      e.throttled_until = absl::InfinitePast();
+      for (Waiter& w : e.waiters) {
+        if (Fresh(e.token.get(), now, w.min_validity, absl::InfinitePast())) {
+          callbacks.push_back([done = std::move(w.done), token = e.token] {
+            done(CachedToken{token, false});
+          });
+        } else {
+          absl::Status short_lived = absl::UnavailableError(absl::StrCat(
+              "the identity provider issued a token valid for ",
+              absl::FormatDuration(absl::Trunc(e.token->expires_at - now, absl::Seconds(1))),
+              ", less than the min_validity asked for"));
+          callbacks.push_back([done = std::move(w.done), short_lived] { done(short_lived); });
+        }
+      }
+      e.waiters.clear();
+      notify_watchers(CachedToken{e.token, false});
+      ScheduleRefreshLocked(e);
+      if (e.credential->version != e.token_version && !e.fetching) {
+        StartFetchLocked(e);  // The credential rotated during the request: renew again.
+      }
+    } else if (IsTransient(result.status())) {
+      ++e.attempt;
+      absl::Duration retry_after = GetErrorDetails(result.status())
+                                       .value_or(ErrorDetails())
+                                       .retry_after;
+      if (retry_after > absl::ZeroDuration()) e.throttled_until = now + retry_after;
+      if (!e.waiters.empty() && e.attempt >= options_.max_attempts) {
+        fail_waiters(Unavailable(result.status(), retry_after));
+      }
+      bool token_valid = e.token != nullptr && e.token->expires_at > now;
+      if (!token_valid && e.waiters.empty() && !e.watchers.empty() &&
+          e.attempt == options_.max_attempts) {
+        notify_watchers(Unavailable(result.status(), retry_after));
+      }
+      if (!e.waiters.empty() || !e.watchers.empty() || (token_valid && InUseLocked(e, now))) {
+        runner_.PostAt(now + Backoff(e.attempt, retry_after), [this, key] { Attempt(key); });
+      } else {
+        e.fetching = false;
+      }
+    } else {
+      e.rejection = result.status();
+      e.rejected_until = now + options_.rejection_ttl;
+      e.fetching = false;
+      fail_waiters(result.status());
+      if (e.token == nullptr || e.token->expires_at <= now) notify_watchers(result.status());
+    }
+  }
+  for (auto& callback : callbacks) callback();
+}
+
+uint64_t TokenCache::Watch(const TokenRequest& request, TokenCallback on_token) {
+  uint64_t id;
+  std::function<void()> first;
+  {
+    absl::MutexLock lock(&mu_);
+    absl::Time now = clock_.TimeNow();
+    Key key = MakeKey(request);
+    Entry& e = FindOrCreateLocked(key, request, now);
+    e.last_used_ns.store(absl::ToUnixNanos(now), std::memory_order_relaxed);
+    id = next_id_++;
+    e.watchers.emplace(id, on_token);
+    watch_keys_.emplace(id, key);
+    // The first token now if one is fresh; otherwise from the fetch that renewals notify.
+    if (Fresh(e.token.get(), now, request.min_validity, absl::InfinitePast())) {
+      first = [on_token, token = e.token] { on_token(CachedToken{token, true}); };
+    } else if (e.rejected_until > now && e.credential->version == request.credential->version) {
+      first = [on_token, status = e.rejection] { on_token(status); };
+    } else if (!e.fetching) {
+      StartFetchLocked(e);
+    }
+  }
+  if (first) first();
+  return id;
+}
+
+void TokenCache::Unwatch(uint64_t watch_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = watch_keys_.find(watch_id);
+  if (it == watch_keys_.end()) return;
+  auto entry = entries_.find(it->second);
+  if (entry != entries_.end()) entry->second->watchers.erase(watch_id);
+  watch_keys_.erase(it);
+}
+
+void TokenCache::OnCredentialChanged(const std::shared_ptr<const Credential>& credential) {
+  absl::MutexLock lock(&mu_);
+  absl::Time now = clock_.TimeNow();
+  for (auto& [key, entry] : entries_) {
+    Entry& e = *entry;
+    if (key.credential != credential->name) continue;
+    e.credential = credential;
+    e.rejection = absl::OkStatus();
+    e.rejected_until = absl::InfinitePast();
+    if (e.token != nullptr && e.token_version != credential->version && !e.fetching &&
+        InUseLocked(e, now)) {
+      LogInfo("renewing token after credential rotation",
+              {{"credential", key.credential}, {"tenant", key.tenant}});
+      StartFetchLocked(e);
+    }
+  }
+}
+
+void TokenCache::FailAllWaiters(const absl::Status& status) {
+  std::vector<TokenCallback> waiting;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [key, entry] : entries_) {
+      for (Waiter& w : entry->waiters) waiting.push_back(std::move(w.done));
+      entry->waiters.clear();
+    }
+  }
+  for (TokenCallback& done : waiting) done(status);
+}
+
+size_t TokenCache::size() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return entries_.size();
+}
+
+}  // namespace tokend

@@ -1,0 +1,156 @@
+// TokenCache: access tokens by (credential, tenant, target), served from memory while valid
+// for the caller's min_validity, renewed in the background ahead of expiry, with exactly one
+// request to the identity provider in flight per key however many callers wait. Transient
+// failures are retried with exponential backoff and jitter, honouring Retry-After;
+// configuration rejections are remembered briefly so a bad secret does not hammer Entra. A
+// token that is still valid keeps being served while the provider fails.
+//
+// Thread-safe. Get() never blocks on the network: a hit calls `done` at once on the caller's
+// thread; a miss calls it later from a TaskRunner thread. The cache-hit path takes a shared
+// lock only. Callbacks run without the cache's lock held.
+#ifndef TOKEND_SERVICE_CORE_TOKEN_CACHE_H_
+#define TOKEND_SERVICE_CORE_TOKEN_CACHE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "service/core/clock.h"
+#include "service/core/credential.h"
+#include "service/core/task_runner.h"
+#include "service/core/token_endpoint.h"
+#include "service/core/token_fetcher.h"
+
+namespace tokend {
+
+struct TokenCacheOptions {
+  size_t max_entries = 10000;                     // Least recently used evicted beyond this.
+  int max_attempts = 4;                           // Per caller-driven fetch, retries included.
+  absl::Duration initial_backoff = absl::Milliseconds(500);
+  absl::Duration max_backoff = absl::Seconds(30);
+  absl::Duration rejection_ttl = absl::Seconds(30);  // How long a rejection is remembered.
+  absl::Duration refresh_before = absl::Minutes(6);  // Renew this long before expiry...
+  absl::Duration refresh_jitter = absl::Minutes(1);  // ...plus up to this much earlier.
+  absl::Duration idle_timeout = absl::Hours(1);  // Unused this long: no background renewal.
+  std::function<double()> random;  // Uniform in [0, 1); default: absl::BitGen.
+};
+
+// One caller's request. `credential` is the current version from the CredentialStore.
+struct TokenRequest {
+  std::shared_ptr<const Credential> credential;
+  std::string tenant;
+  TokenTarget target;
+  absl::Duration min_validity = absl::Minutes(5);
+  bool force_refresh = false;                  // Only a token obtained after now will do.
+  absl::Time deadline = absl::InfiniteFuture();  // DEADLINE_EXCEEDED after this.
+};
+
+struct CachedToken {
+  std::shared_ptr<const AccessToken> token;
+  bool from_cache = false;
+};
+
+using TokenCallback = std::function<void(absl::StatusOr<CachedToken>)>;
+
+class TokenCache {
+ public:
+  // `fetcher`, `clock` and `runner` must outlive this object, and `runner` must run no task
+  // of this cache after its destruction (destroy the runner first).
+  TokenCache(TokenFetcher& fetcher, Clock& clock, TaskRunner& runner,
+             TokenCacheOptions options = {});
+  TokenCache(const TokenCache&) = delete;
+  TokenCache& operator=(const TokenCache&) = delete;
+
+  // Calls `done` exactly once with a token valid for at least min_validity, or: the
+  // rejection (FAILED_PRECONDITION), UNAVAILABLE after the retries (with RetryInfo), or
+  // DEADLINE_EXCEEDED when the request's deadline passes first.
+  void Get(const TokenRequest& request, TokenCallback done);
+
+  // Calls `on_token` with a token now (as Get would) and again after every renewal, until
+  // Unwatch(). Errors are reported only while no valid token is held. Returns a handle.
+  uint64_t Watch(const TokenRequest& request, TokenCallback on_token);
+  void Unwatch(uint64_t watch_id);
+
+  // A credential's content changed (secret rotation): its tokens keep being served until a
+  // token obtained with the new content replaces each of them; remembered rejections of the
+  // old content are forgotten.
+  void OnCredentialChanged(const std::shared_ptr<const Credential>& credential);
+
+  // Answers every caller still waiting with `status` (shutdown). Fetches in flight go on.
+  void FailAllWaiters(const absl::Status& status);
+
+  size_t size() const;
+
+ private:
+  struct Key {
+    std::string credential, tenant, target;
+    bool operator<(const Key& o) const;
+  };
+  struct Waiter {
+    uint64_t id;
+    absl::Duration min_validity;
+    absl::Time obtained_after;  // force_refresh: the token must be newer than this.
+    TokenCallback done;
+  };
+  struct Entry {
+    Key key;
+    TokenTarget target;
+    std::shared_ptr<const Credential> credential;  // Latest known content.
+    std::shared_ptr<const AccessToken> token;       // Latest token, possibly expired.
+    std::string token_version;                      // Credential version that minted it.
+    bool fetching = false;                          // A request or its retry is scheduled.
+    int attempt = 0;                                // Failed attempts of the current fetch.
+    std::vector<Waiter> waiters;
+    std::map<uint64_t, TokenCallback> watchers;
+    absl::Status rejection;                         // Last configuration rejection.
+    absl::Time rejected_until = absl::InfinitePast();
+    absl::Time throttled_until = absl::InfinitePast();
+    uint64_t refresh_generation = 0;                // Outdates earlier refresh timers.
+    std::atomic<int64_t> last_used_ns{0};
+  };
+  using Callbacks = std::vector<std::function<void()>>;
+
+  static Key MakeKey(const TokenRequest& request);
+  // True iff `token` is valid for `min_validity` after `now` and obtained after `obtained_after`.
+  static bool Fresh(const AccessToken* token, absl::Time now, absl::Duration min_validity,
+                    absl::Time obtained_after);
+
+  Entry& FindOrCreateLocked(const Key& key, const TokenRequest& request, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EvictOneLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds a waiter for `request` and starts a fetch if none is running, or queues `done` with
+  // the reason the request must fail at once (remembered rejection, throttling).
+  void WaitLocked(Entry& e, const TokenRequest& request, absl::Time now, TokenCallback done,
+                  Callbacks* callbacks) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StartFetchLocked(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ScheduleRefreshLocked(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool InUseLocked(const Entry& e, absl::Time now) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::Duration Backoff(int attempt, absl::Duration retry_after) const;
+
+  void Attempt(const Key& key);
+  void Refresh(const Key& key, uint64_t generation);
+  void ExpireWaiter(const Key& key, uint64_t waiter_id);
+
+  // Constant after construction.
+  TokenFetcher& fetcher_;
+  Clock& clock_;
+  TaskRunner& runner_;
+  const TokenCacheOptions options_;
+
+  mutable absl::Mutex mu_;
+  std::map<Key, std::unique_ptr<Entry>> entries_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, Key> watch_keys_ ABSL_GUARDED_BY(mu_);  // Watch id -> its entry.
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+};
+
+}  // namespace tokend
+
+#endif  // TOKEND_SERVICE_CORE_TOKEN_CACHE_H_

@@ -1,0 +1,36 @@
+// tokend: flags -> Config -> RunServer. Wiring only.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "service/common/logging.h"
+#include "service/config/config.h"
+#include "service/server/server_runner.h"
+
+#ifndef TOKEND_VERSION
+#define TOKEND_VERSION "dev"
+#endif
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  absl::StatusOr<tokend::ParsedCommandLine> parsed =
+      tokend::ParseCommandLine(args, [](const char* name) { return std::getenv(name); });
+  if (!parsed.ok()) {
+    std::cerr << "tokend: " << parsed.status().message() << "\n";
+    return 2;
+  }
+  switch (parsed->action) {
+    case tokend::ParsedCommandLine::Action::kHelp:
+      std::cout << tokend::Usage();
+      return 0;
+    case tokend::ParsedCommandLine::Action::kVersion:
+      std::cout << "tokend " << TOKEND_VERSION << "\n";
+      return 0;
+    case tokend::ParsedCommandLine::Action::kRun:
+      break;
+  }
+  tokend::SetLogLevel(parsed->config.log_level);
+  tokend::LogInfo("starting", {{"version", TOKEND_VERSION}});
+  return tokend::RunServer(parsed->config);
+}

@@ -1,0 +1,285 @@
+#include "service/server/server_runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/synchronization/notification.h"
+#include "service/adapters/curl_http_client.h"
+#include "service/adapters/file_secret_source.h"
+#include "service/adapters/thread_pool_task_runner.h"
+#include "service/common/logging.h"
+#include "service/common/status_macros.h"
+#include "service/server/token_service_impl.h"
+
+namespace tokend {
+namespace {
+
+constexpr char kServiceName[] = "tokend.v1.TokenService";
+// Threads that make requests to the identity provider and run renewals. Requests block, so a
+// few run at once; cache hits never use these threads.
+constexpr int kWorkerThreads = 4;
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::FailedPreconditionError(absl::StrCat("cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TcpCredentials(const TlsFiles& tls) {
+  if (!tls.enabled()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions options;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  TOKEND_ASSIGN_OR_RETURN(pair.cert_chain, ReadFile(tls.cert_file));
+  TOKEND_ASSIGN_OR_RETURN(pair.private_key, ReadFile(tls.key_file));
+  options.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!tls.client_ca_file.empty()) {
+    TOKEND_ASSIGN_OR_RETURN(options.pem_root_certs, ReadFile(tls.client_ca_file));
+    options.client_certificate_request =
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+// Returns true iff a process accepts connections on the Unix socket at `path`.
+bool SomeoneListens(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  bool connected = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  close(fd);
+  return connected;
+}
+
+}  // namespace
+
+ServerRunner::ServerRunner(Config config, std::unique_ptr<SecretSource> secrets,
+                           std::unique_ptr<HttpClient> http)
+    : config_(std::move(config)),
+      secrets_(std::move(secrets)),
+      http_(std::move(http)),
+      fetcher_(*http_, clock_, config_.authority_host) {
+  runner_ = std::make_unique<ThreadPoolTaskRunner>(clock_, kWorkerThreads);
+  cache_ = std::make_unique<TokenCache>(fetcher_, clock_, *runner_);
+  TokenServiceOptions options;
+  options.authority_host = config_.authority_host;
+  options.allowed_tenants = config_.allowed_tenants;
+  options.any_tenant = config_.any_tenant;
+  service_ = std::make_unique<TokenServiceImpl>(credentials_, *cache_, std::move(options));
+}
+
+ServerRunner::~ServerRunner() {
+  Shutdown();
+  if (server_ != nullptr) server_->Wait();
+  runner_.reset();  // No task may run once the cache is gone.
+  for (const std::string& path : socket_paths_) unlink(path.c_str());
+  for (int fd : lock_fds_) close(fd);  // The lock files stay; their locks are released.
+}
+
+absl::Status ServerRunner::PrepareUnixSocket(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  std::filesystem::create_directories(parent, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create the socket folder ", parent.string(), ": ", ec.message()));
+  }
+  // The lock makes "is another tokend using this path?" race-free between two tokends.
+  std::string lock_path = path + ".lock";
+  int lock_fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot open ", lock_path, ": ", std::strerror(errno)));
+  }
+  if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    close(lock_fd);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "another tokend is already serving on unix:", path, " (", lock_path, " is locked)"));
+  }
+  lock_fds_.push_back(lock_fd);
+  struct stat st;
+  if (lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, " exists and is not a socket; refusing to replace it"));
+    }
+    if (SomeoneListens(path)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("another process is already serving on unix:", path));
+    }
+    if (unlink(path.c_str()) != 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot remove the stale socket ", path, ": ", std::strerror(errno)));
+    }
+    LogInfo("removed a stale socket left by an earlier run", {{"path", path}});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ServerRunner::Start() {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  grpc::ServerBuilder builder;
+  std::vector<std::unique_ptr<int>> ports;
+  TOKEND_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> tcp_credentials,
+                          TcpCredentials(config_.tls));
+  for (const ListenAddress& address : config_.listen) {
+    ports.push_back(std::make_unique<int>(0));
+    if (address.kind == ListenAddress::Kind::kUnix) {
+      TOKEND_RETURN_IF_ERROR(PrepareUnixSocket(address.path));
+      builder.AddListeningPort(address.GrpcAddress(), grpc::InsecureServerCredentials(),
+                               ports.back().get());
+    } else {
+      builder.AddListeningPort(address.GrpcAddress(), tcp_credentials, ports.back().get());
+    }
+  }
+  builder.RegisterService(service_.get());
+
+  // Sockets are created by BuildAndStart with the process umask; make it give --socket-mode.
+  mode_t old_umask = umask(static_cast<mode_t>(~config_.socket_mode & 0777));
+  server_ = builder.BuildAndStart();
+  umask(old_umask);
+  if (server_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "could not start the gRPC server: an address is in use or cannot be bound (see the "
+        "gRPC error above)");
+  }
+  for (size_t i = 0; i < config_.listen.size(); ++i) {
+    const ListenAddress& address = config_.listen[i];
+    if (*ports[i] == 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("could not listen on ", address.GrpcAddress()));
+    }
+    if (address.kind == ListenAddress::Kind::kUnix) {
+      chmod(address.path.c_str(), static_cast<mode_t>(config_.socket_mode));
+      socket_paths_.push_back(address.path);
+      bound_.push_back(address.GrpcAddress());
+    } else {
+      bound_.push_back(absl::StrCat(address.host, ":", *ports[i]));
+    }
+    LogInfo("listening", {{"address", bound_.back()},
+                          {"tls", address.kind == ListenAddress::Kind::kTcp &&
+                                      config_.tls.enabled()}});
+  }
+  SetServing(false);
+  absl::Status loaded = LoadCredentials();
+  if (!loaded.ok()) return loaded;
+  SetServing(credentials_.AnyUsable());
+  if (!credentials_.AnyUsable()) {
+    LogWarning("no usable credential; health stays NOT_SERVING",
+               {{"secrets_dir", config_.secrets_dir}});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ServerRunner::LoadCredentials() {
+  absl::StatusOr<CredentialSnapshot> snapshot = secrets_->Load();
+  if (!snapshot.ok()) {
+    LogError("cannot read the secrets dir", {{"error", std::string(snapshot.status().message())}});
+    return snapshot.status();
+  }
+  credentials_.Apply(*snapshot);
+  for (const CredentialState& state : credentials_.States()) {
+    if (state.usable) {
+      LogInfo("credential loaded", {{"credential", state.name}});
+    } else {
+      LogError("credential unusable", {{"credential", state.name},
+                                       {"error", std::string(state.last_error.message())}});
+    }
+  }
+  return absl::OkStatus();
+}
+
+void ServerRunner::SetServing(bool serving) {
+  if (server_ == nullptr) return;
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  if (health == nullptr) return;
+  health->SetServingStatus(serving);
+  health->SetServingStatus(kServiceName, serving);
+}
+
+void ServerRunner::Shutdown() {
+  {
+    absl::MutexLock lock(&shutdown_mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+  }
+  if (server_ == nullptr) return;
+  SetServing(false);
+  LogInfo("draining", {{"grace_ms", absl::ToInt64Milliseconds(config_.shutdown_grace)}});
+  service_->EndWatches();
+  // Calls waiting for a token get until the grace period ends; then they are answered.
+  absl::Notification drained;
+  std::thread canceller([this, &drained] {
+    if (!drained.WaitForNotificationWithTimeout(config_.shutdown_grace)) {
+      cache_->FailAllWaiters(absl::UnavailableError("tokend is shutting down"));
+    }
+  });
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + config_.shutdown_grace));
+  drained.Notify();
+  canceller.join();
+}
+
+void ServerRunner::Wait() {
+  if (server_ != nullptr) server_->Wait();
+}
+
+std::vector<std::string> ServerRunner::BoundAddresses() const { return bound_; }
+
+int RunServer(const Config& config) {
+  // Block the shutdown signals in every thread (gRPC's included, which inherit this mask), and
+  // take them synchronously in a thread of our own.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  CurlHttpClientOptions http_options;
+  absl::StatusOr<std::unique_ptr<CurlHttpClient>> http = CurlHttpClient::Create(http_options);
+  if (!http.ok()) {
+    LogError("cannot set up HTTPS", {{"error", std::string(http.status().message())}});
+    return 1;
+  }
+  ServerRunner runner(config, std::make_unique<FileSecretSource>(config.secrets_dir),
+                      *std::move(http));
+  absl::Status started = runner.Start();
+  if (!started.ok()) {
+    LogError("tokend could not start", {{"error", std::string(started.message())}});
+    return 1;
+  }
+  std::thread signal_thread([&runner, signals] {
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    LogInfo("shutting down", {{"signal", std::string(strsignal(signal_number))}});
+    runner.Shutdown();
+  });
+  runner.Wait();
+  signal_thread.join();
+  LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace tokend

@@ -1,0 +1,89 @@
+// ServerRunner owns tokend's gRPC server and what serves it: it prepares the listeners (Unix
+// sockets with their mode, a lock against a second tokend on the same path, TLS for TCP),
+// wires the token cache to the identity provider, registers the token service, gRPC health
+// and reflection, loads the credentials, and drains on shutdown.
+// Start() and Shutdown() may be called from different threads; each at most once.
+#ifndef TOKEND_SERVICE_SERVER_SERVER_RUNNER_H_
+#define TOKEND_SERVICE_SERVER_SERVER_RUNNER_H_
+
+#include <grpcpp/server.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "service/config/config.h"
+#include "service/adapters/real_clock.h"
+#include "service/core/credential_store.h"
+#include "service/core/http_client.h"
+#include "service/core/secret_source.h"
+#include "service/core/task_runner.h"
+#include "service/core/token_cache.h"
+#include "service/core/token_fetcher.h"
+
+namespace tokend {
+
+class TokenServiceImpl;
+
+class ServerRunner {
+ public:
+  // `config` is copied. `secrets` supplies the credentials, `http` reaches the identity
+  // provider; both owned.
+  ServerRunner(Config config, std::unique_ptr<SecretSource> secrets,
+               std::unique_ptr<HttpClient> http);
+  ~ServerRunner();
+  ServerRunner(const ServerRunner&) = delete;
+  ServerRunner& operator=(const ServerRunner&) = delete;
+
+  // Binds every listener and starts serving, health NOT_SERVING until the credentials have
+  // loaded, then SERVING iff at least one credential is usable. Returns FAILED_PRECONDITION
+  // saying which address could not be used (e.g. another tokend serves that socket).
+  absl::Status Start();
+
+  // Health NOT_SERVING, end WatchToken streams, stop accepting calls, let calls in flight
+  // finish for up to --shutdown-grace, then answer the rest UNAVAILABLE. Safe to call before
+  // Start() or twice.
+  void Shutdown();
+
+  // Blocks until the server has shut down.
+  void Wait();
+
+  // The addresses actually bound, in gRPC syntax (a TCP port 0 replaced by the port chosen).
+  std::vector<std::string> BoundAddresses() const;
+
+  const CredentialStore& credentials() const { return credentials_; }
+
+ private:
+  absl::Status PrepareUnixSocket(const std::string& path);
+  absl::Status LoadCredentials();
+  void SetServing(bool serving);
+
+  // Constant after construction. Members are destroyed in reverse order: the task runner's
+  // threads stop before the cache they serve goes away.
+  const Config config_;
+  const std::unique_ptr<SecretSource> secrets_;
+  const std::unique_ptr<HttpClient> http_;
+  RealClock clock_;
+  CredentialStore credentials_;
+  TokenFetcher fetcher_;
+  std::unique_ptr<TokenCache> cache_;    // Uses runner_; created after it.
+  std::unique_ptr<TaskRunner> runner_;   // Declared after cache_ so it is destroyed first.
+  std::unique_ptr<TokenServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::vector<int> lock_fds_;             // flock()ed "<socket>.lock" files, held while running.
+  std::vector<std::string> socket_paths_;  // Removed on destruction.
+  std::vector<std::string> bound_;
+
+  absl::Mutex shutdown_mu_;
+  bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+};
+
+// Runs tokend until SIGTERM or SIGINT: blocks those signals, starts a ServerRunner over the
+// secrets dir, waits, drains. Returns the process exit code (0 after a clean shutdown).
+int RunServer(const Config& config);
+
+}  // namespace tokend
+
+#endif  // TOKEND_SERVICE_SERVER_SERVER_RUNNER_H_

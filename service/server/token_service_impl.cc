@@ -1,0 +1,197 @@
+#include "service/server/token_service_impl.h"
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "service/common/status_macros.h"
+#include "service/core/consent_url.h"
+#include "service/core/identifiers.h"
+#include "service/server/status_conversion.h"
+#include "service/server/watch_token_reactor.h"
+
+namespace tokend {
+namespace {
+
+constexpr absl::Duration kMaxMinValidity = absl::Hours(24);
+
+absl::StatusOr<ConsentKind> ToConsentKind(v1::ConsentKind kind) {
+  switch (kind) {
+    case v1::CONSENT_KIND_UNSPECIFIED:
+    case v1::CONSENT_KIND_V1_CONSENT:
+      return ConsentKind::kV1Consent;
+    case v1::CONSENT_KIND_V1_ADMIN_CONSENT:
+      return ConsentKind::kV1AdminConsent;
+    case v1::CONSENT_KIND_V2_ADMIN_CONSENT:
+      return ConsentKind::kV2AdminConsent;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("kind: unknown consent kind ", static_cast<int>(kind)));
+  }
+}
+
+absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
+  auto deadline = context.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
+  return absl::FromChrono(deadline);
+}
+
+}  // namespace
+
+v1::GetTokenResponse RenderToken(const CachedToken& token, const std::string& tenant) {
+  v1::GetTokenResponse response;
+  const AccessToken& t = *token.token;
+  response.set_access_token(std::string(t.value.Reveal()));
+  response.set_token_type(t.token_type);
+  response.mutable_expires_at()->set_seconds(absl::ToUnixSeconds(t.expires_at));
+  response.set_tenant_id(t.tenant_id.empty() ? tenant : t.tenant_id);
+  for (const std::string& role : t.roles) response.add_roles(role);
+  response.set_from_cache(token.from_cache);
+  return response;
+}
+
+TokenServiceImpl::TokenServiceImpl(const CredentialStore& credentials, TokenCache& tokens,
+                                   TokenServiceOptions options)
+    : credentials_(credentials), tokens_(tokens), options_(std::move(options)) {}
+
+TokenServiceImpl::~TokenServiceImpl() = default;
+
+absl::Status TokenServiceImpl::CheckTenantAllowed(const Credential& credential,
+                                                  const std::string& tenant) const {
+  if (options_.any_tenant || absl::EqualsIgnoreCase(tenant, credential.tenant_id)) {
+    return absl::OkStatus();
+  }
+  for (const std::string& allowed : options_.allowed_tenants) {
+    if (absl::EqualsIgnoreCase(tenant, allowed)) return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(
+      "tenant_id: this tenant is not in --allowed-tenants, and is not the credential's own");
+}
+
+absl::StatusOr<TokenRequest> TokenServiceImpl::MakeTokenRequest(
+    const v1::GetTokenRequest& request, absl::Time deadline) const {
+  TokenRequest out;
+  TOKEND_ASSIGN_OR_RETURN(out.credential, credentials_.Find(request.credential()));
+  out.tenant = request.tenant_id().empty() ? out.credential->tenant_id : request.tenant_id();
+  if (!IsTenantId(out.tenant)) {
+    return absl::InvalidArgumentError(
+        "tenant_id: must be a tenant GUID or a domain name such as contoso.onmicrosoft.com");
+  }
+  TOKEND_RETURN_IF_ERROR(CheckTenantAllowed(*out.credential, out.tenant));
+  out.target.scopes.assign(request.scopes().begin(), request.scopes().end());
+  out.target.resource = request.resource();
+  TOKEND_RETURN_IF_ERROR(ValidateTokenTarget(out.target));
+  out.min_validity = options_.default_min_validity;
+  if (request.has_min_validity()) {
+    const google::protobuf::Duration& d = request.min_validity();
+    if (d.seconds() < 0 || d.nanos() < 0 || d.nanos() >= 1000000000) {
+      return absl::InvalidArgumentError("min_validity: must not be negative");
+    }
+    out.min_validity = absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+    if (out.min_validity > kMaxMinValidity) {
+      return absl::InvalidArgumentError("min_validity: must be at most 24h");
+    }
+  }
+  out.force_refresh = request.force_refresh();
+  out.deadline = deadline;
+  return out;
+}
+
+grpc::ServerUnaryReactor* TokenServiceImpl::GetToken(grpc::CallbackServerContext* context,
+                                                     const v1::GetTokenRequest* request,
+                                                     v1::GetTokenResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<TokenRequest> token_request = MakeTokenRequest(*request, DeadlineOf(*context));
+  if (!token_request.ok()) {
+    reactor->Finish(ToGrpcStatus(token_request.status()));
+    return reactor;
+  }
+  std::string tenant = token_request->tenant;
+  tokens_.Get(*token_request, [reactor, response, tenant](absl::StatusOr<CachedToken> token) {
+    if (!token.ok()) {
+      reactor->Finish(ToGrpcStatus(token.status()));
+      return;
+    }
+    *response = RenderToken(*token, tenant);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerWriteReactor<v1::GetTokenResponse>* TokenServiceImpl::WatchToken(
+    grpc::CallbackServerContext* /*context*/, const v1::GetTokenRequest* request) {
+  absl::StatusOr<TokenRequest> token_request =
+      MakeTokenRequest(*request, absl::InfiniteFuture());
+  {
+    absl::MutexLock lock(&watches_mu_);
+    if (ending_ && token_request.ok()) {
+      token_request = absl::UnavailableError("tokend is shutting down");
+    }
+  }
+  if (!token_request.ok()) {
+    // A reactor that only reports the error.
+    class Failed final : public grpc::ServerWriteReactor<v1::GetTokenResponse> {
+     public:
+      explicit Failed(grpc::Status status) { Finish(std::move(status)); }
+      void OnDone() override { delete this; }
+    };
+    return new Failed(ToGrpcStatus(token_request.status()));
+  }
+  std::string tenant = token_request->tenant;
+  WatchTokenReactor* reactor = WatchTokenReactor::Start(
+      tokens_, *token_request,
+      [tenant](const CachedToken& token) { return RenderToken(token, tenant); },
+      [this](WatchTokenReactor* done) {
+        absl::MutexLock lock(&watches_mu_);
+        watches_.erase(done);
+      });
+  // OnDone cannot run before this handler returns the reactor, so registering now is safe.
+  std::function<void()> ender = reactor->Ender();
+  bool end_now;
+  {
+    absl::MutexLock lock(&watches_mu_);
+    watches_.emplace(reactor, ender);
+    end_now = ending_;
+  }
+  if (end_now) ender();
+  return reactor;
+}
+
+void TokenServiceImpl::EndWatches() {
+  std::vector<std::function<void()>> enders;
+  {
+    absl::MutexLock lock(&watches_mu_);
+    ending_ = true;
+    for (const auto& [reactor, ender] : watches_) enders.push_back(ender);
+  }
+  for (const auto& ender : enders) ender();
+}
+
+grpc::ServerUnaryReactor* TokenServiceImpl::ConsentUrl(grpc::CallbackServerContext* context,
+                                                       const v1::ConsentUrlRequest* request,
+                                                       v1::ConsentUrlResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(HandleConsentUrl(*request, response)));
+  return reactor;
+}
+
+absl::Status TokenServiceImpl::HandleConsentUrl(const v1::ConsentUrlRequest& request,
+                                                v1::ConsentUrlResponse* response) const {
+  ConsentRequest consent;
+  TOKEND_ASSIGN_OR_RETURN(consent.kind, ToConsentKind(request.kind()));
+  TOKEND_ASSIGN_OR_RETURN(std::shared_ptr<const Credential> credential,
+                          credentials_.Find(request.credential()));
+  consent.tenant_id = request.tenant_id();
+  consent.redirect_uri = request.redirect_uri();
+  consent.state = request.state();
+  consent.scopes.assign(request.scopes().begin(), request.scopes().end());
+  const std::string& authority =
+      credential->authority_host.empty() ? options_.authority_host : credential->authority_host;
+  TOKEND_ASSIGN_OR_RETURN(std::string url,
+                          BuildConsentUrl(consent, credential->client_id, authority));
+  response->set_url(std::move(url));
+  return absl::OkStatus();
+}
+
+}  // namespace tokend

@@ -1,0 +1,74 @@
+// TokenServiceImpl: the gRPC face of tokend.v1.TokenService. Handlers are thin: they turn the
+// request into core calls, map the result with ToGrpcStatus and call Finish exactly once. No
+// reaction blocks: a token from memory is answered inline, a cold miss is answered from the
+// TokenCache's thread when the token arrives. Thread-safe.
+#ifndef TOKEND_SERVICE_SERVER_TOKEN_SERVICE_IMPL_H_
+#define TOKEND_SERVICE_SERVER_TOKEN_SERVICE_IMPL_H_
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "service/core/credential_store.h"
+#include "service/core/token_cache.h"
+#include "tokend/v1/tokend.grpc.pb.h"
+
+namespace tokend {
+
+class WatchTokenReactor;
+
+struct TokenServiceOptions {
+  std::string authority_host;                // --authority-host, normalised.
+  std::vector<std::string> allowed_tenants;  // --allowed-tenants (besides credentials' own).
+  bool any_tenant = false;                   // --allowed-tenants '*'.
+  absl::Duration default_min_validity = absl::Minutes(5);
+};
+
+class TokenServiceImpl final : public v1::TokenService::CallbackService {
+ public:
+  // `credentials` and `tokens` must outlive this object.
+  TokenServiceImpl(const CredentialStore& credentials, TokenCache& tokens,
+                   TokenServiceOptions options);
+  ~TokenServiceImpl() override;
+
+  grpc::ServerUnaryReactor* GetToken(grpc::CallbackServerContext* context,
+                                     const v1::GetTokenRequest* request,
+                                     v1::GetTokenResponse* response) override;
+  grpc::ServerWriteReactor<v1::GetTokenResponse>* WatchToken(
+      grpc::CallbackServerContext* context, const v1::GetTokenRequest* request) override;
+  grpc::ServerUnaryReactor* ConsentUrl(grpc::CallbackServerContext* context,
+                                       const v1::ConsentUrlRequest* request,
+                                       v1::ConsentUrlResponse* response) override;
+
+  // Ends every WatchToken stream with OK, and refuses new ones (shutdown).
+  void EndWatches();
+
+ private:
+  absl::StatusOr<TokenRequest> MakeTokenRequest(const v1::GetTokenRequest& request,
+                                                absl::Time deadline) const;
+  absl::Status CheckTenantAllowed(const Credential& credential, const std::string& tenant) const;
+  absl::Status HandleConsentUrl(const v1::ConsentUrlRequest& request,
+                                v1::ConsentUrlResponse* response) const;
+
+  // Constant after construction.
+  const CredentialStore& credentials_;
+  TokenCache& tokens_;
+  const TokenServiceOptions options_;
+
+  absl::Mutex watches_mu_;
+  // Open streams, each with the function that ends it.
+  std::map<WatchTokenReactor*, std::function<void()>> watches_ ABSL_GUARDED_BY(watches_mu_);
+  bool ending_ ABSL_GUARDED_BY(watches_mu_) = false;
+};
+
+// Fills a GetTokenResponse from a cached token.
+v1::GetTokenResponse RenderToken(const CachedToken& token, const std::string& tenant);
+
+}  // namespace tokend
+
+#endif  // TOKEND_SERVICE_SERVER_TOKEN_SERVICE_IMPL_H_

@@ -1,0 +1,55 @@
+// A closed-loop gRPC load generator: `concurrency` calls are always outstanding, spread over
+// `channels` channels (one connection each) and `threads` completion queues, each call started
+// again as soon as the previous one on its slot completes. Requests are pre-serialized bytes
+// sent through a generic stub, so the client does no protobuf work while it runs.
+#ifndef TOKEND_TESTS_BENCH_LOAD_GENERATOR_H_
+#define TOKEND_TESTS_BENCH_LOAD_GENERATOR_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "tests/bench/histogram.h"
+
+namespace tokend::bench {
+
+struct LoadOptions {
+  std::string target;       // gRPC target: "unix:///path", "unix:/path" or "host:port".
+  std::string method_path;  // e.g. "/tokend.v1.TokenService/GetToken".
+  std::string request;      // The serialized request message.
+  int concurrency = 1;      // Calls outstanding at any time; >= 1.
+  int channels = 1;         // In [1, concurrency].
+  int threads = 2;          // Completion queues, one thread each; >= 1.
+  absl::Duration warmup = absl::Seconds(2);     // Calls run but are not counted.
+  absl::Duration duration = absl::Seconds(10);  // The measured interval.
+  absl::Duration deadline = absl::Seconds(5);   // Per call, and for connecting.
+  int cpu_of_pid = 0;  // When > 0, report this process's CPU use over the measured interval.
+};
+
+// What happened in the measured interval.
+struct LoadResult {
+  int64_t calls = 0;                      // Calls completed, whatever their status.
+  std::array<int64_t, 17> by_code = {};   // Calls per grpc::StatusCode (0 = OK).
+  Histogram latency_ns;                   // Start to completion, OK calls only.
+  absl::Duration measured;                // The measured interval's length.
+  int64_t response_bytes = 0;             // Size of the last OK response.
+  std::optional<absl::Duration> server_cpu;  // When LoadOptions::cpu_of_pid was set.
+  std::optional<absl::Duration> client_cpu;  // This process; empty if /proc is unreadable.
+
+  int64_t ok() const { return by_code[0]; }
+};
+
+// Connects every channel (FAILED_PRECONDITION if one is not ready within the deadline), runs
+// the warm-up and the measured interval, waits for the calls still outstanding, and returns
+// the counts. Call errors are counted, not returned.
+absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options);
+
+// The canonical name of a gRPC status code ("OK", "UNAVAILABLE", ...).
+const char* StatusCodeName(int code);
+
+}  // namespace tokend::bench
+
+#endif  // TOKEND_TESTS_BENCH_LOAD_GENERATOR_H_

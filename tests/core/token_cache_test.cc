@@ -1,0 +1,414 @@
+// TokenCache with a fake clock, a deterministic task runner and scripted HTTP: nothing sleeps.
+#include "service/core/token_cache.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "service/core/error_details.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/fake_http_client.h"
+#include "tests/testing/fake_task_runner.h"
+#include "tests/testing/status_matchers.h"
+
+namespace tokend {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::IsOk;
+using testing::StatusIs;
+
+constexpr char kScope[] = "https://api.securitycenter.microsoft.com/.default";
+
+std::shared_ptr<const Credential> MakeCredential(const std::string& secret,
+                                                 const std::string& version) {
+  auto c = std::make_shared<Credential>();
+  c->name = "mde";
+  c->tenant_id = "contoso.onmicrosoft.com";
+  c->client_id = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa";
+  c->client_secret = SecretString(secret);
+  c->version = version;
+  return c;
+}
+
+std::string TokenBody(const std::string& token, int expires_in, int refresh_in = 0) {
+  return absl::StrCat(R"({"token_type":"Bearer","access_token":")", token,
+                      R"(","expires_in":)", expires_in,
+                      refresh_in > 0 ? absl::StrCat(R"(,"refresh_in":)", refresh_in) : "", "}");
+}
+
+// Collects the results of Get() calls.
+struct Result {
+  std::optional<absl::StatusOr<CachedToken>> value;
+  TokenCallback Callback() {
+    return [this](absl::StatusOr<CachedToken> v) {
+      ASSERT_FALSE(value.has_value()) << "callback called twice";
+      value = std::move(v);
+    };
+  }
+  bool done() const { return value.has_value(); }
+  std::string token() const {
+    if (!value.has_value() || !value->ok()) return "<none>";
+    return std::string((*value)->token->value.Reveal());
+  }
+  bool from_cache() const { return value.has_value() && value->ok() && (*value)->from_cache; }
+  absl::Status status() const { return value.has_value() ? value->status() : absl::UnknownError("pending"); }
+};
+
+class TokenCacheTest : public ::testing::Test {
+ protected:
+  TokenCacheTest() : runner_(clock_), fetcher_(http_, clock_, "https://login.example.com") {}
+
+  void SetUp() override { MakeCache(); }
+
+  void MakeCache(TokenCacheOptions options = {}) {
+    options.random = [this] { return random_; };
+    cache_ = std::make_unique<TokenCache>(fetcher_, clock_, runner_, options);
+  }
+
+  TokenRequest Request(absl::Duration min_validity = absl::Minutes(5), bool force = false) {
+    TokenRequest r;
+    r.credential = credential_;
+    r.tenant = "contoso.onmicrosoft.com";
+    r.target.scopes = {kScope};
+    r.min_validity = min_validity;
+    r.force_refresh = force;
+    return r;
+  }
+
+  // The result lives as long as the test, since a callback may come after the caller left.
+  Result* Get(TokenRequest request) {
+    results_.push_back(std::make_unique<Result>());
+    Result* result = results_.back().get();
+    cache_->Get(request, result->Callback());
+    return result;
+  }
+
+  testing::FakeClock clock_;
+  testing::FakeTaskRunner runner_;
+  testing::FakeHttpClient http_;
+  TokenFetcher fetcher_;
+  std::unique_ptr<TokenCache> cache_;
+  std::vector<std::unique_ptr<Result>> results_;
+  std::shared_ptr<const Credential> credential_ = MakeCredential("secret-1", "v1");
+  double random_ = 0.5;
+};
+
+TEST_F(TokenCacheTest, ColdMissFetchesOnceThenServesFromMemory) {
+  http_.Push(200, TokenBody("tok-1", 3600));
+  auto first = Get(Request());
+  EXPECT_FALSE(first->done());  // Never on the caller's thread for a miss.
+  runner_.RunUntilIdle();
+  ASSERT_TRUE(first->done());
+  EXPECT_EQ(first->token(), "tok-1");
+  EXPECT_FALSE(first->from_cache());
+  auto second = Get(Request());
+  ASSERT_TRUE(second->done());  // A hit answers at once.
+  EXPECT_EQ(second->token(), "tok-1");
+  EXPECT_TRUE(second->from_cache());
+  EXPECT_EQ(http_.request_count(), 1u);
+}
+
+TEST_F(TokenCacheTest, ManyWaitersOneRequest) {
+  http_.Push(200, TokenBody("tok-1", 3600));
+  std::vector<Result*> results;
+  for (int i = 0; i < 500; ++i) results.push_back(Get(Request()));
+  runner_.RunUntilIdle();
+  EXPECT_EQ(http_.request_count(), 1u);
+  for (const auto& r : results) EXPECT_EQ(r->token(), "tok-1");
+}
+
+TEST_F(TokenCacheTest, MinValidityDecidesWhetherTheCachedTokenWillDo) {
+  http_.Push(200, TokenBody("tok-1", 3600));
+  Get(Request());
+  runner_.RunUntilIdle();
+  clock_.Advance(absl::Minutes(50));  // 10 minutes left (the refresh timer is not run).
+  EXPECT_TRUE(Get(Request(absl::Minutes(10)))->from_cache());
+  http_.Push(200, TokenBody("tok-2", 3600));
+  auto r = Get(Request(absl::Minutes(11)));
+  EXPECT_FALSE(r->done());
+  runner_.RunUntilIdle();
+  EXPECT_EQ(r->token(), "tok-2");
+}
+
+TEST_F(TokenCacheTest, ForceRefreshGetsANewToken) {
+  http_.Push(200, TokenBody("tok-1", 3600));
+  Get(Request());
+  runner_.RunUntilIdle();
+  http_.Push(200, TokenBody("tok-2", 3600));
+  auto r = Get(Request(absl::Minutes(5), /*force=*/true));
+  runner_.RunUntilIdle();
+  EXPECT_EQ(r->token(), "tok-2");
+  EXPECT_FALSE(r->from_cache());
+  EXPECT_EQ(http_.request_count(), 2u);
+}
+
+TEST_F(TokenCacheTest, RenewsAheadOfExpiryWithinTheJitterBounds) {
+  for (double random : {0.0, 0.999}) {
+    SCOPED_TRACE(random);
+    random_ = random;
+    MakeCache();
+    absl::Time start = clock_.TimeNow();
+    http_.Push(200, TokenBody("tok", 3600));
+    Get(Request());
+    runner_.RunUntilIdle();
+    // Renewal between expiry - 7m and expiry - 6m (refresh_before 6m, jitter up to 1m).
+    absl::Time due = runner_.NextDue();
+    EXPECT_GE(due, start + absl::Minutes(53));
+    EXPECT_LE(due, start + absl::Minutes(54));
+    runner_.AdvanceAndRun(absl::Hours(2));  // Let everything pending settle.
+  }
+}
+
+TEST_F(TokenCacheTest, SteadyCallerNeverWaitsAcrossRenewals) {
+  http_.Push(200, TokenBody("tok-1", 3600));
+  Get(Request());
+  runner_.RunUntilIdle();
+  for (int i = 2; i <= 6; ++i) http_.Push(200, TokenBody(absl::StrCat("tok-", i), 3600));
+  // A call every 10 seconds for five hours: every one is answered at once from memory.
+  for (int s = 0; s < 5 * 3600; s += 10) {
+    runner_.AdvanceAndRun(absl::Seconds(10));
+    auto r = Get(Request());
+    ASSERT_TRUE(r->done()) << "waited at t=" << s;
+    ASSERT_TRUE(r->from_cache());
+  }
+  // One token an hour or so: 1 + 5 renewals.
+  EXPECT_LE(http_.request_count(), 7u);
+  EXPECT_GE(http_.request_count(), 6u);
+}
+
+TEST_F(TokenCacheTest, RefreshInIsHonoured) {
+  absl::Time start = clock_.TimeNow();
+  http_.Push(200, TokenBody("tok", 7200, /*refresh_in=*/1800));
+  Get(Request());
+  runner_.RunUntilIdle();
+  EXPECT_EQ(runner_.NextDue(), start + absl::Minutes(30));
+}
+
+TEST_F(TokenCacheTest, IdleTokensAreNotRenewed) {
+  // Short-lived tokens: renewal at half their life, every 5 minutes.
+  for (int i = 0; i < 100; ++i) http_.Push(200, TokenBody("tok", 600));
+  Get(Request());
+  runner_.RunUntilIdle();
+  runner_.AdvanceAndRun(absl::Hours(3));  // Nobody asks again.
+  // Renewals stop once nobody has asked for an hour: 1 + 12 requests.
+  EXPECT_GE(http_.request_count(), 12u);
+  EXPECT_LE(http_.request_count(), 14u);
+  size_t settled = http_.request_count();
+  runner_.AdvanceAndRun(absl::Hours(3));
+  EXPECT_EQ(http_.request_count(), settled);
+}
+
+TEST_F(TokenCacheTest, TransientFailuresAreRetriedWithBackoff) {
+  http_.Push(503, "");
+  http_.PushError(absl::UnavailableError("connection refused"));
+  http_.Push(200, TokenBody("tok-1", 3600));
+  auto r = Get(Request());
+  runner_.RunUntilIdle();
+  EXPECT_EQ(http_.request_count(), 1u);
+  // random 0.5: backoff = base * 0.75 with base 500ms, then 1s.
+  EXPECT_EQ(runner_.NextDue() - clock_.TimeNow(), absl::Milliseconds(375));
+  runner_.AdvanceAndRun(absl::Milliseconds(375));
+  EXPECT_EQ(http_.request_count(), 2u);
+  EXPECT_EQ(runner_.NextDue() - clock_.TimeNow(), absl::Milliseconds(750));
+  runner_.AdvanceAndRun(absl::Milliseconds(750));
+  EXPECT_EQ(r->token(), "tok-1");
+  EXPECT_EQ(http_.request_count(), 3u);
+}
+
+TEST_F(TokenCacheTest, BackoffIsBoundedAndJittered) {
+  TokenCacheOptions options;
+  options.max_attempts = 100;
+  for (double random : {0.0, 0.999}) {
+    random_ = random;
+    MakeCache(options);
+    for (int i = 0; i < 12; ++i) http_.Push(500, "");
+    auto r = Get(Request());
+    runner_.RunUntilIdle();
+    absl::Duration previous = absl::ZeroDuration();
+    for (int attempt = 1; attempt < 12; ++attempt) {
+      absl::Duration wait = runner_.NextDue() - clock_.TimeNow();
+      absl::Duration base = std::min(absl::Milliseconds(500) * (1 << (attempt - 1)), absl::Seconds(30));
+      EXPECT_GE(wait, base / 2) << attempt;
+      EXPECT_LE(wait, base) << attempt;
+      EXPECT_GE(wait, previous / 2);
+      previous = wait;
+      runner_.AdvanceAndRun(wait);
+    }
+    http_.Push(200, TokenBody("tok", 3600));
+    runner_.AdvanceAndRun(absl::Minutes(1));
+    EXPECT_EQ(r->token(), "tok");
+  }
+}
+
+TEST_F(TokenCacheTest, RetriesGiveUpAfterMaxAttemptsWithUnavailable) {
+  for (int i = 0; i < 4; ++i) http_.Push(500, "");
+  auto r = Get(Request());
+  runner_.AdvanceAndRun(absl::Minutes(1));
+  EXPECT_EQ(http_.request_count(), 4u);
+  EXPECT_THAT(r->status(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("HTTP 500")));
+}
+
+TEST_F(TokenCacheTest, RetryAfterIsHonoured) {
+  http_.Push(429, "", {{"retry-after", "60"}});
+  http_.Push(200, TokenBody("tok", 3600));
+  auto r = Get(Request());
+  runner_.RunUntilIdle();
+  EXPECT_EQ(runner_.NextDue() - clock_.TimeNow(), absl::Seconds(60));
+  runner_.AdvanceAndRun(absl::Seconds(59));
+  EXPECT_EQ(http_.request_count(), 1u);
+  runner_.AdvanceAndRun(absl::Seconds(1));
+  EXPECT_EQ(r->token(), "tok");
+}
+
+TEST_F(TokenCacheTest, ThrottledCallerWithAShortDeadlineFailsAtOnce) {
+  TokenCacheOptions options;
+  options.max_attempts = 1;
+  MakeCache(options);
+  http_.Push(429, "", {{"retry-after", "120"}});
+  auto first = Get(Request());
+  runner_.RunUntilIdle();
+  EXPECT_EQ(first->status().code(), absl::StatusCode::kUnavailable);
+  TokenRequest request = Request();
+  request.deadline = clock_.TimeNow() + absl::Seconds(5);
+  auto second = Get(request);
+  ASSERT_TRUE(second->done());
+  EXPECT_THAT(second->status(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("retry after")));
+  EXPECT_EQ(GetErrorDetails(second->status())->retry_after, absl::Seconds(120));
+}
+
+TEST_F(TokenCacheTest, RejectionIsRememberedBriefly) {
+  http_.Push(401, R"({"error":"invalid_client","error_codes":[7000215]})");
+  auto r = Get(Request());
+  runner_.RunUntilIdle();
+  EXPECT_THAT(r->status(), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("AADSTS7000215")));
+  for (int i = 0; i < 100; ++i) {
+    auto again = Get(Request());
+    ASSERT_TRUE(again->done());
+    EXPECT_EQ(again->status().code(), absl::StatusCode::kFailedPrecondition);
+  }
+  EXPECT_EQ(http_.request_count(), 1u);  // Not retried, not hammered.
+  clock_.Advance(absl::Seconds(31));
+  http_.Push(200, TokenBody("tok", 3600));
+  auto later = Get(Request());
+  runner_.RunUntilIdle();
+  EXPECT_EQ(later->token(), "tok");
+}
+
+TEST_F(TokenCacheTest, CachedTokenIsServedWhileTheProviderIsDown) {
+  http_.Push(200, TokenBody("tok-1", 3600));
+  Get(Request());
+  runner_.RunUntilIdle();
+  // From now on every request fails; renewals keep being retried in the background.
+  for (int minute = 0; minute < 54; ++minute) {
+    runner_.AdvanceAndRun(absl::Minutes(1));
+    auto r = Get(Request());
+    ASSERT_TRUE(r->from_cache()) << minute;
+  }
+  EXPECT_GT(http_.request_count(), 1u);
+  // Once no token is valid long enough, callers get UNAVAILABLE.
+  runner_.AdvanceAndRun(absl::Minutes(2));
+  auto late = Get(Request());
+  runner_.AdvanceAndRun(absl::Minutes(2));
+  EXPECT_EQ(late->status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(TokenCacheTest, WaiterWhoseDeadlinePassesGetsDeadlineExceeded) {
+  TokenRequest request = Request();
+  request.deadline = clock_.TimeNow() + absl::Seconds(2);
+  for (int i = 0; i < 3; ++i) http_.Push(503, "");
+  http_.Push(200, TokenBody("tok", 3600));
+  auto r = Get(request);
+  auto patient = Get(Request());
+  runner_.AdvanceAndRun(absl::Seconds(2));
+  EXPECT_THAT(r->status(), StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("deadline")));
+  EXPECT_FALSE(patient->done());
+  runner_.AdvanceAndRun(absl::Seconds(10));
+  EXPECT_EQ(patient->token(), "tok");
+}
+
+TEST_F(TokenCacheTest, LeastRecentlyUsedIsEvictedExpiredFirst) {
+  TokenCacheOptions options;
+  options.max_entries = 2;
+  MakeCache(options);
+  auto request_for = [&](const std::string& resource) {
+    TokenRequest r = Request();
+    r.target.scopes.clear();
+    r.target.resource = resource;
+    return r;
+  };
+  http_.Push(200, TokenBody("a", 3600));
+  Get(request_for("https://a"));
+  runner_.RunUntilIdle();
+  clock_.Advance(absl::Seconds(1));
+  http_.Push(200, TokenBody("b", 3600));
+  Get(request_for("https://b"));
+  runner_.RunUntilIdle();
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_TRUE(Get(request_for("https://a"))->from_cache());  // a is now the more recent.
+  http_.Push(200, TokenBody("c", 3600));
+  Get(request_for("https://c"));
+  runner_.RunUntilIdle();
+  EXPECT_EQ(cache_->size(), 2u);
+  EXPECT_TRUE(Get(request_for("https://a"))->from_cache());
+  EXPECT_FALSE(Get(request_for("https://b"))->done());  // b was evicted.
+}
+
+TEST_F(TokenCacheTest, RotationRenewsWithTheNewSecretAndKeepsServingTheOldToken) {
+  http_.Push(200, TokenBody("old", 3600));
+  Get(Request());
+  runner_.RunUntilIdle();
+  credential_ = MakeCredential("secret-2", "v2");
+  http_.Push(200, TokenBody("new", 3600));
+  cache_->OnCredentialChanged(credential_);
+  EXPECT_EQ(Get(Request())->token(), "old");  // Until the new one is in hand.
+  runner_.RunUntilIdle();
+  EXPECT_EQ(Get(Request())->token(), "new");
+  std::vector<HttpRequest> requests = http_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_THAT(std::string(requests[1].body.Reveal()), HasSubstr("client_secret=secret-2"));
+}
+
+TEST_F(TokenCacheTest, RotationForgetsTheRejectionOfTheOldSecret) {
+  http_.Push(401, R"({"error":"invalid_client","error_codes":[7000222]})");
+  Get(Request());
+  runner_.RunUntilIdle();
+  credential_ = MakeCredential("secret-2", "v2");
+  cache_->OnCredentialChanged(credential_);
+  http_.Push(200, TokenBody("tok", 3600));
+  auto r = Get(Request());
+  runner_.RunUntilIdle();
+  EXPECT_EQ(r->token(), "tok");
+}
+
+TEST_F(TokenCacheTest, WatchersHearEveryRenewalUntilUnwatched) {
+  std::vector<std::string> seen;
+  http_.Push(200, TokenBody("tok-1", 3600));
+  uint64_t id = cache_->Watch(Request(), [&](absl::StatusOr<CachedToken> t) {
+    ASSERT_THAT(t, IsOk());
+    seen.push_back(std::string(t->token->value.Reveal()));
+  });
+  runner_.RunUntilIdle();
+  http_.Push(200, TokenBody("tok-2", 3600));
+  http_.Push(200, TokenBody("tok-3", 3600));
+  runner_.AdvanceAndRun(absl::Minutes(110));
+  EXPECT_THAT(seen, ::testing::ElementsAre("tok-1", "tok-2", "tok-3"));
+  cache_->Unwatch(id);
+  http_.Push(200, TokenBody("tok-4", 3600));
+  runner_.AdvanceAndRun(absl::Minutes(60));
+  EXPECT_EQ(seen.size(), 3u);
+}
+
+TEST_F(TokenCacheTest, ShortLivedTokenBelowMinValidityIsAnError) {
+  http_.Push(200, TokenBody("tok", 120));
+  auto r = Get(Request(absl::Minutes(5)));
+  runner_.RunUntilIdle();
+  EXPECT_THAT(r->status(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("min_validity")));
+}
+
+}  // namespace
+}  // namespace tokend
