@@ -31,8 +31,8 @@ struct CurlHttpClient::ShareLocks {
                    void* locks) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     if (data >= 0 && data < CURL_LOCK_DATA_LAST) static_cast<ShareLocks*>(locks)->mu[data].Lock();
   }
-  static void Unlock(CURL* /*easy*/, curl_lock_data data, void* locks)
-      ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  static void Unlock(CURL* /*easy*/, curl_lock_data data,
+                     void* locks) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     if (data >= 0 && data < CURL_LOCK_DATA_LAST) {
       static_cast<ShareLocks*>(locks)->mu[data].Unlock();
     }
@@ -298,8 +298,7 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   TOKEND_ASSIGN_OR_RETURN(ParsedUrl url, ParseUrl(request.url));
   TOKEND_ASSIGN_OR_RETURN(SlistPtr headers, BuildHeaderList(request));
   if (request.timeout <= absl::ZeroDuration()) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("no time left for the request to ", url.host));
+    return absl::DeadlineExceededError(absl::StrCat("no time left for the request to ", url.host));
   }
   const bool connect_limited = options_.connect_timeout < request.timeout;
 
@@ -338,8 +337,8 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
     opt.Set(CURLOPT_HTTPGET, 1L);
   }
   opt.Set(CURLOPT_MAXFILESIZE_LARGE,
-          static_cast<curl_off_t>(std::min<uint64_t>(
-              options_.max_response_bytes, std::numeric_limits<curl_off_t>::max())));
+          static_cast<curl_off_t>(std::min<uint64_t>(options_.max_response_bytes,
+                                                     std::numeric_limits<curl_off_t>::max())));
   opt.Set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
   opt.Set(CURLOPT_HEADERFUNCTION, &OnHeader);
   opt.Set(CURLOPT_HEADERDATA, static_cast<void*>(&transfer));

@@ -17,14 +17,14 @@
 #ifndef TOKEND_SERVICE_ADAPTERS_CURL_HTTP_CLIENT_H_
 #define TOKEND_SERVICE_ADAPTERS_CURL_HTTP_CLIENT_H_
 
+#include <curl/curl.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <curl/curl.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"

@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <climits>
 #include <cstdint>
+#include <iterator>
+#include <memory>
 #include <set>
 #include <system_error>
 #include <utility>
@@ -127,8 +129,9 @@ absl::StatusOr<std::unique_ptr<SecretWatcher>> SecretWatcher::Start(
   }
   Fd inotify_fd(options.use_inotify ? inotify_init1(IN_NONBLOCK | IN_CLOEXEC) : -1);
   if (!options.use_inotify) {
-    LogWarning("inotify is turned off; credential changes are noticed by polling only",
-               {{"secrets_dir", dir}, {"poll_interval", absl::FormatDuration(options.poll_interval)}});
+    LogWarning(
+        "inotify is turned off; credential changes are noticed by polling only",
+        {{"secrets_dir", dir}, {"poll_interval", absl::FormatDuration(options.poll_interval)}});
   } else if (inotify_fd.get() < 0) {
     LogWarning("inotify is unavailable; credential changes are noticed by polling only",
                {{"secrets_dir", dir},
@@ -177,8 +180,8 @@ void SecretWatcher::Run() {
   while (true) {
     SteadyTime wake_at = next_poll;
     if (first_event_.has_value()) {
-      wake_at = std::min({wake_at, last_event_ + debounce,
-                          *first_event_ + kMaxDebounceFactor * debounce});
+      wake_at = std::min(
+          {wake_at, last_event_ + debounce, *first_event_ + kMaxDebounceFactor * debounce});
     }
     const auto wait = std::chrono::ceil<std::chrono::milliseconds>(
         std::max(wake_at - steady_clock::now(), steady_clock::duration::zero()));
@@ -252,8 +255,8 @@ bool SecretWatcher::HandleEvent(int wd, uint32_t mask, const std::string& name) 
     if (name.empty() || name == kData) {
       // `dir` was removed or moved (watch it again by path), or `dir` is itself a volume whose
       // ..data was replaced, so that each DIR/NAME link may now lead to another folder.
-      if (name.empty()) {
-        inotify_rm_watch(inotify_fd_.get(), root_wd_);
+      if ((mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)) != 0) {
+        inotify_rm_watch(inotify_fd_.get(), root_wd_);  // EINVAL if the kernel dropped it already.
         root_wd_ = -1;
       }
       SyncWatches();

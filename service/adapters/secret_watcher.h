@@ -115,12 +115,12 @@ class SecretWatcher {
   const Fd inotify_fd_;  // -1 when polling only.
 
   // State below is used by the watcher thread only (and by Start() before the thread starts).
-  int root_wd_ = -1;                         // The watch of dir_; -1 when there is none.
-  std::map<std::string, int> folder_wds_;    // Credential folder name -> its watch.
-  std::string fingerprint_;                  // Taken before the last call of on_change_.
-  std::optional<SteadyTime> first_event_;    // The first event not yet reported, if any.
-  SteadyTime last_event_;                    // The latest event; meaningful with first_event_.
-  bool warned_watch_failed_ = false;         // WarnWatchFailed() has logged.
+  int root_wd_ = -1;                       // The watch of dir_; -1 when there is none.
+  std::map<std::string, int> folder_wds_;  // Credential folder name -> its watch.
+  std::string fingerprint_;                // Taken before the last call of on_change_.
+  std::optional<SteadyTime> first_event_;  // The first event not yet reported, if any.
+  SteadyTime last_event_;                  // The latest event; meaningful with first_event_.
+  bool warned_watch_failed_ = false;       // WarnWatchFailed() has logged.
 
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;  // Set by the destructor.

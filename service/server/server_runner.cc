@@ -24,6 +24,7 @@
 #include "absl/synchronization/notification.h"
 #include "service/adapters/curl_http_client.h"
 #include "service/adapters/file_secret_source.h"
+#include "service/adapters/secret_watcher.h"
 #include "service/adapters/thread_pool_task_runner.h"
 #include "service/common/logging.h"
 #include "service/common/status_macros.h"
@@ -186,28 +187,56 @@ absl::Status ServerRunner::Start() {
   SetServing(false);
   absl::Status loaded = LoadCredentials();
   if (!loaded.ok()) return loaded;
-  SetServing(credentials_.AnyUsable());
-  if (!credentials_.AnyUsable()) {
-    LogWarning("no usable credential; health stays NOT_SERVING",
-               {{"secrets_dir", config_.secrets_dir}});
-  }
+  absl::StatusOr<std::unique_ptr<SecretWatcher>> watcher =
+      SecretWatcher::Start(config_.secrets_dir, SecretWatcherOptions(), [this] {
+        absl::Status reloaded = LoadCredentials();
+        if (!reloaded.ok()) {
+          LogError("cannot read the secrets dir; keeping the credentials in use",
+                   {{"error", std::string(reloaded.message())}});
+        }
+      });
+  if (!watcher.ok()) return watcher.status();
+  watcher_ = *std::move(watcher);
   return absl::OkStatus();
 }
 
 absl::Status ServerRunner::LoadCredentials() {
+  absl::MutexLock lock(&load_mu_);
   absl::StatusOr<CredentialSnapshot> snapshot = secrets_->Load();
   if (!snapshot.ok()) {
     LogError("cannot read the secrets dir", {{"error", std::string(snapshot.status().message())}});
     return snapshot.status();
   }
-  credentials_.Apply(*snapshot);
-  for (const CredentialState& state : credentials_.States()) {
-    if (state.usable) {
-      LogInfo("credential loaded", {{"credential", state.name}});
-    } else {
-      LogError("credential unusable", {{"credential", state.name},
-                                       {"error", std::string(state.last_error.message())}});
+  std::vector<std::string> changed = credentials_.Apply(*snapshot);
+  for (const std::string& name : changed) {
+    absl::StatusOr<std::shared_ptr<const Credential>> credential = credentials_.Find(name);
+    if (credential.ok()) {
+      LogInfo("credential loaded", {{"credential", name}, {"version", (*credential)->version}});
+      cache_->OnCredentialChanged(*credential);
+    } else if (snapshot->failures.count(name) == 0) {
+      LogInfo("credential removed", {{"credential", name}});
     }
+  }
+  // Report each problem once, when it appears or changes; and when it is gone.
+  std::map<std::string, std::string> now;
+  for (const CredentialState& state : credentials_.States()) {
+    if (state.last_error.ok()) continue;
+    std::string error(state.last_error.message());
+    now[state.name] = error;
+    if (reported_[state.name] == error) continue;
+    if (state.usable) {
+      LogError("credential update rejected; keeping the last good version",
+               {{"credential", state.name}, {"version", state.version}, {"error", error}});
+    } else {
+      LogError("credential unusable", {{"credential", state.name}, {"error", error}});
+    }
+  }
+  reported_ = std::move(now);
+  bool usable = credentials_.AnyUsable();
+  SetServing(usable && !shutting_down_.load());
+  if (!usable) {
+    LogWarning("no usable credential; health is NOT_SERVING",
+               {{"secrets_dir", config_.secrets_dir}});
   }
   return absl::OkStatus();
 }
@@ -226,6 +255,8 @@ void ServerRunner::Shutdown() {
     if (shut_down_) return;
     shut_down_ = true;
   }
+  shutting_down_ = true;
+  watcher_.reset();  // No reload may turn health back to SERVING.
   if (server_ == nullptr) return;
   SetServing(false);
   LogInfo("draining", {{"grace_ms", absl::ToInt64Milliseconds(config_.shutdown_grace)}});

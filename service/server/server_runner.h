@@ -8,6 +8,8 @@
 
 #include <grpcpp/server.h>
 
+#include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +27,7 @@
 
 namespace tokend {
 
+class SecretWatcher;
 class TokenServiceImpl;
 
 class ServerRunner {
@@ -57,6 +60,8 @@ class ServerRunner {
 
  private:
   absl::Status PrepareUnixSocket(const std::string& path);
+  // Reads the credentials, applies them, tells the cache which ones rotated, and logs what
+  // changed. Returns the secrets dir's error if it cannot be read at all.
   absl::Status LoadCredentials();
   void SetServing(bool serving);
 
@@ -72,10 +77,14 @@ class ServerRunner {
   std::unique_ptr<TaskRunner> runner_;   // Declared after cache_ so it is destroyed first.
   std::unique_ptr<TokenServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<SecretWatcher> watcher_;  // Reloads credentials when their files change.
+  absl::Mutex load_mu_;                     // One load at a time.
+  std::map<std::string, std::string> reported_ ABSL_GUARDED_BY(load_mu_);  // Logged errors.
   std::vector<int> lock_fds_;             // flock()ed "<socket>.lock" files, held while running.
   std::vector<std::string> socket_paths_;  // Removed on destruction.
   std::vector<std::string> bound_;
 
+  std::atomic<bool> shutting_down_{false};
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };

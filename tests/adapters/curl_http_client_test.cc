@@ -185,7 +185,10 @@ struct Recorder {
 class CurlHttpClientTest : public ::testing::Test {
  protected:
   CurlHttpClientTest() { Configure(*server_); }
-  ~CurlHttpClientTest() override { StopServer(); }
+  ~CurlHttpClientTest() override {
+    if (!release_.HasBeenNotified()) release_.Notify();
+    StopServer();
+  }
 
   // Serves `server_` (routes already added) on 127.0.0.1 from a thread.
   void StartServer() {
@@ -233,6 +236,10 @@ class CurlHttpClientTest : public ::testing::Test {
     return request;
   }
 
+  // State that handlers touch lives here, so that it outlives the server's threads.
+  Recorder recorder_;
+  absl::Notification release_;  // Stalling handlers wait for this; notified on teardown.
+  std::atomic<int> hits_{0};
   std::unique_ptr<httplib::Server> server_ = std::make_unique<httplib::Server>();
   int port_ = 0;
 
@@ -247,13 +254,12 @@ class CurlHttpClientTest : public ::testing::Test {
 };
 
 TEST_F(CurlHttpClientTest, GetRoundTrip) {
-  Recorder recorder;
   server_->Get("/hello", [&](const httplib::Request& req, httplib::Response& res) {
     {
-      absl::MutexLock lock(&recorder.mu);
-      recorder.seen.method = req.method;
-      recorder.seen.custom_header = req.get_header_value("X-Request-Id");
-      recorder.seen.user_agent = req.get_header_value("User-Agent");
+      absl::MutexLock lock(&recorder_.mu);
+      recorder_.seen.method = req.method;
+      recorder_.seen.custom_header = req.get_header_value("X-Request-Id");
+      recorder_.seen.user_agent = req.get_header_value("User-Agent");
     }
     res.set_header("X-Reply-Header", "padded value   ");
     res.set_content("hello back", "text/plain");
@@ -270,21 +276,20 @@ TEST_F(CurlHttpClientTest, GetRoundTrip) {
   EXPECT_EQ(response->body, "hello back");
   EXPECT_EQ(response->Header("x-reply-header"), "padded value");
   EXPECT_EQ(response->Header("content-type"), "text/plain");
-  absl::MutexLock lock(&recorder.mu);
-  EXPECT_EQ(recorder.seen.method, "GET");
-  EXPECT_EQ(recorder.seen.custom_header, "abc-123");
-  EXPECT_THAT(recorder.seen.user_agent, StartsWith("tokend/"));
+  absl::MutexLock lock(&recorder_.mu);
+  EXPECT_EQ(recorder_.seen.method, "GET");
+  EXPECT_EQ(recorder_.seen.custom_header, "abc-123");
+  EXPECT_THAT(recorder_.seen.user_agent, StartsWith("tokend/"));
 }
 
 TEST_F(CurlHttpClientTest, PostRoundTrip) {
-  Recorder recorder;
   server_->Post("/token", [&](const httplib::Request& req, httplib::Response& res) {
     {
-      absl::MutexLock lock(&recorder.mu);
-      recorder.seen.method = req.method;
-      recorder.seen.body = req.body;
-      recorder.seen.content_type = req.get_header_value("Content-Type");
-      recorder.seen.user_agent = req.get_header_value("User-Agent");
+      absl::MutexLock lock(&recorder_.mu);
+      recorder_.seen.method = req.method;
+      recorder_.seen.body = req.body;
+      recorder_.seen.content_type = req.get_header_value("Content-Type");
+      recorder_.seen.user_agent = req.get_header_value("User-Agent");
     }
     res.set_content(R"({"access_token":"t"})", "application/json");
   });
@@ -301,25 +306,23 @@ TEST_F(CurlHttpClientTest, PostRoundTrip) {
   EXPECT_EQ(response->status, 200);
   EXPECT_EQ(response->body, R"({"access_token":"t"})");
   EXPECT_EQ(response->Header("content-type"), "application/json");
-  absl::MutexLock lock(&recorder.mu);
-  EXPECT_EQ(recorder.seen.method, "POST");
-  EXPECT_EQ(recorder.seen.body, "grant_type=client_credentials&client_secret=s3cr3t");
-  EXPECT_EQ(recorder.seen.content_type, "application/x-www-form-urlencoded");
-  EXPECT_EQ(recorder.seen.user_agent, "tokend/1.2.3");
+  absl::MutexLock lock(&recorder_.mu);
+  EXPECT_EQ(recorder_.seen.method, "POST");
+  EXPECT_EQ(recorder_.seen.body, "grant_type=client_credentials&client_secret=s3cr3t");
+  EXPECT_EQ(recorder_.seen.content_type, "application/x-www-form-urlencoded");
+  EXPECT_EQ(recorder_.seen.user_agent, "tokend/1.2.3");
 }
 
 TEST_F(CurlHttpClientTest, PostWithEmptyBodySendsNoBody) {
-  std::atomic<int> posts{0};
   server_->Post("/empty", [&](const httplib::Request& req, httplib::Response& res) {
-    if (req.body.empty()) ++posts;
+    if (req.body.empty()) ++hits_;
     res.status = 204;
   });
   StartServer();
   std::unique_ptr<CurlHttpClient> client = NewClient();
 
-  EXPECT_THAT(client->Send(Post(Url("/empty"), "")),
-              IsResponseWithStatus(204));
-  EXPECT_EQ(posts.load(), 1);
+  EXPECT_THAT(client->Send(Post(Url("/empty"), "")), IsResponseWithStatus(204));
+  EXPECT_EQ(hits_.load(), 1);
 }
 
 TEST_F(CurlHttpClientTest, ErrorStatusesAreResponsesNotErrors) {
@@ -344,17 +347,15 @@ TEST_F(CurlHttpClientTest, ErrorStatusesAreResponsesNotErrors) {
   EXPECT_EQ(down->status, 503);
   EXPECT_EQ(down->Header("retry-after"), "7");
 
-  EXPECT_THAT(client->Send(Get(Url("/missing"))),
-              IsResponseWithStatus(404));
+  EXPECT_THAT(client->Send(Get(Url("/missing"))), IsResponseWithStatus(404));
 }
 
 TEST_F(CurlHttpClientTest, RedirectIsReturnedNotFollowed) {
-  std::atomic<int> target_hits{0};
   server_->Get("/authorize", [](const httplib::Request&, httplib::Response& res) {
     res.set_redirect("/elsewhere", 302);
   });
   server_->Get("/elsewhere", [&](const httplib::Request&, httplib::Response& res) {
-    ++target_hits;
+    ++hits_;
     res.set_content("followed", "text/plain");
   });
   StartServer();
@@ -365,7 +366,7 @@ TEST_F(CurlHttpClientTest, RedirectIsReturnedNotFollowed) {
   ASSERT_THAT(response, IsOk());
   EXPECT_EQ(response->status, 302);
   EXPECT_EQ(response->Header("location"), "/elsewhere");
-  EXPECT_EQ(target_hits.load(), 0);
+  EXPECT_EQ(hits_.load(), 0);
 }
 
 TEST_F(CurlHttpClientTest, ConnectionRefusedIsUnavailable) {
@@ -385,9 +386,8 @@ TEST_F(CurlHttpClientTest, ConnectionClosedWithoutAnswerIsUnavailable) {
 }
 
 TEST_F(CurlHttpClientTest, ServerSlowerThanTimeoutIsDeadlineExceeded) {
-  absl::Notification release;
   server_->Get("/slow", [&](const httplib::Request&, httplib::Response& res) {
-    release.WaitForNotificationWithTimeout(absl::Seconds(10));
+    release_.WaitForNotificationWithTimeout(absl::Seconds(10));
     res.set_content("late", "text/plain");
   });
   StartServer();
@@ -396,7 +396,6 @@ TEST_F(CurlHttpClientTest, ServerSlowerThanTimeoutIsDeadlineExceeded) {
   request.timeout = absl::Milliseconds(200);
 
   absl::StatusOr<HttpResponse> response = client->Send(request);
-  release.Notify();
 
   EXPECT_THAT(response, StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("127.0.0.1")));
 }
@@ -473,8 +472,7 @@ TEST_F(CurlHttpClientTest, SequentialRequestsReuseOneConnection) {
   std::unique_ptr<CurlHttpClient> client = NewClient();
 
   for (int i = 0; i < 20; ++i) {
-    ASSERT_THAT(client->Send(Post(Url("/token"), "a=b")),
-                IsResponseWithStatus(200));
+    ASSERT_THAT(client->Send(Post(Url("/token"), "a=b")), IsResponseWithStatus(200));
   }
   EXPECT_EQ(client->connections_opened(), 1);
 }
@@ -509,9 +507,8 @@ TEST_F(CurlHttpClientTest, ConcurrentRequestsFromEightThreadsSucceed) {
 }
 
 TEST_F(CurlHttpClientTest, ErrorMessagesNeverContainTheBodyOrTheQuery) {
-  absl::Notification release;
   server_->Post("/token-path", [&](const httplib::Request&, httplib::Response&) {
-    release.WaitForNotificationWithTimeout(absl::Seconds(10));
+    release_.WaitForNotificationWithTimeout(absl::Seconds(10));
   });
   StartServer();
   LoopbackSocket not_listening;
@@ -535,15 +532,13 @@ TEST_F(CurlHttpClientTest, ErrorMessagesNeverContainTheBodyOrTheQuery) {
                 AllOf(Not(HasSubstr(kSecretMarker)), Not(HasSubstr("token-path"))))
         << url;
   }
-  release.Notify();
 }
 
 TEST_F(CurlHttpClientTest, NonHttpUrlsAreInvalidArgument) {
   std::unique_ptr<CurlHttpClient> client = NewClient();
   for (const char* url : {"ftp://127.0.0.1/file", "file:///etc/passwd", "gopher://127.0.0.1/",
                           "not a url", "", "//127.0.0.1/no-scheme"}) {
-    EXPECT_THAT(client->Send(Get(url)), StatusIs(absl::StatusCode::kInvalidArgument, _))
-        << url;
+    EXPECT_THAT(client->Send(Get(url)), StatusIs(absl::StatusCode::kInvalidArgument, _)) << url;
   }
 }
 
@@ -555,8 +550,7 @@ TEST_F(CurlHttpClientTest, BadRequestsAreInvalidArgument) {
 
   HttpRequest get_with_body = Post("http://127.0.0.1:1/", "a=b");
   get_with_body.method = "GET";
-  EXPECT_THAT(client->Send(get_with_body),
-              StatusIs(absl::StatusCode::kInvalidArgument, _));
+  EXPECT_THAT(client->Send(get_with_body), StatusIs(absl::StatusCode::kInvalidArgument, _));
 
   HttpRequest injected = Get("http://127.0.0.1:1/");
   injected.headers = {{"X-Ok", absl::StrCat("v\r\nX-Injected: ", kSecretMarker)}};
@@ -597,8 +591,8 @@ class CurlHttpClientTlsTest : public CurlHttpClientTest {
         absl::StrCat(::testing::TempDir(), "/curl_http_client_test_", getpid());
     files_ = {prefix + "_cert.pem", prefix + "_key.pem"};
     ASSERT_TRUE(WriteSelfSignedCert(files_));
-    auto server = std::make_unique<httplib::SSLServer>(files_.cert_path.c_str(),
-                                                       files_.key_path.c_str());
+    auto server =
+        std::make_unique<httplib::SSLServer>(files_.cert_path.c_str(), files_.key_path.c_str());
     ASSERT_TRUE(server->is_valid());
     UseServer(std::move(server));
     server_->Get("/secure", [](const httplib::Request&, httplib::Response& res) {

@@ -37,8 +37,7 @@ std::string DefaultConsentUrl() {
 std::string DefaultHealth() { return "{}"; }
 
 const MethodInfo kMethods[] = {
-    {"GetToken", "/tokend.v1.TokenService/GetToken", &New<v1::GetTokenRequest>,
-     &DefaultGetToken},
+    {"GetToken", "/tokend.v1.TokenService/GetToken", &New<v1::GetTokenRequest>, &DefaultGetToken},
     {"ValidateToken", "/tokend.v1.TokenService/ValidateToken", &New<v1::ValidateTokenRequest>,
      &DefaultValidateToken},
     {"ConsentUrl", "/tokend.v1.TokenService/ConsentUrl", &New<v1::ConsentUrlRequest>,

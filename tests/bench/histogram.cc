@@ -51,6 +51,7 @@ int64_t Histogram::ValueAtPercentile(double p) const {
   p = std::clamp(p, 0.0, 100.0);
   const auto rank = std::max<int64_t>(
       1, static_cast<int64_t>(std::ceil(p / 100.0 * static_cast<double>(count_))));
+  if (rank >= count_) return max_;
   int64_t seen = 0;
   for (int i = 0; i < kBuckets; ++i) {
     seen += counts_[i];

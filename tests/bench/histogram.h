@@ -22,7 +22,7 @@ class Histogram {
 
   // The value at percentile `p` (0 < p <= 100): the smallest recorded value such that at least
   // p% of the values are at most it, to within the bucket precision, and clamped to
-  // [min(), max()]. Returns 0 when nothing was recorded.
+  // [min(), max()]; p = 100 gives max() exactly. Returns 0 when nothing was recorded.
   int64_t ValueAtPercentile(double p) const;
 
   int64_t count() const { return count_; }

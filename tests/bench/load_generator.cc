@@ -19,6 +19,8 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+constexpr absl::Duration kConnectTimeout = absl::Seconds(10);
+
 // One slot of the closed loop: the call in flight on it.
 struct Call {
   grpc::GenericStub* stub = nullptr;  // Not owned.
@@ -127,11 +129,10 @@ absl::StatusOr<std::vector<std::shared_ptr<grpc::Channel>>> Connect(const std::s
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetInt("tokend.loadgen.channel", i);  // Distinct args: never a shared subchannel.
-    channels.push_back(
-        grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));
+    channels.push_back(grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));
     if (!channels.back()->WaitForConnected(deadline)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "cannot connect to ", target, " within ", absl::FormatDuration(timeout)));
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot connect to ", target, " within ", absl::FormatDuration(timeout)));
     }
   }
   return channels;
@@ -146,18 +147,30 @@ std::optional<absl::Duration> CpuOf(int pid) {
 }  // namespace
 
 const char* StatusCodeName(int code) {
-  static constexpr const char* kNames[] = {
-      "OK",        "CANCELLED",         "UNKNOWN",        "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  static constexpr const char* kNames[] = {"OK",
+                                           "CANCELLED",
+                                           "UNKNOWN",
+                                           "INVALID_ARGUMENT",
+                                           "DEADLINE_EXCEEDED",
+                                           "NOT_FOUND",
+                                           "ALREADY_EXISTS",
+                                           "PERMISSION_DENIED",
+                                           "RESOURCE_EXHAUSTED",
+                                           "FAILED_PRECONDITION",
+                                           "ABORTED",
+                                           "OUT_OF_RANGE",
+                                           "UNIMPLEMENTED",
+                                           "INTERNAL",
+                                           "UNAVAILABLE",
+                                           "DATA_LOSS",
+                                           "UNAUTHENTICATED"};
   if (code < 0 || code >= static_cast<int>(std::size(kNames))) return "UNKNOWN";
   return kNames[code];
 }
 
 absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
   absl::StatusOr<std::vector<std::shared_ptr<grpc::Channel>>> channels =
-      Connect(options.target, options.channels, options.deadline);
+      Connect(options.target, options.channels, kConnectTimeout);
   if (!channels.ok()) return channels.status();
   std::vector<std::unique_ptr<grpc::GenericStub>> stubs;
   for (const std::shared_ptr<grpc::Channel>& channel : *channels) {
@@ -180,7 +193,7 @@ absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
   }
   std::vector<std::thread> threads;
   for (const std::unique_ptr<Worker>& worker : workers) {
-    threads.emplace_back([&worker] { worker->Run(); });
+    threads.emplace_back([w = worker.get()] { w->Run(); });
   }
 
   LoadResult result;
@@ -196,6 +209,7 @@ absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
 
   for (const std::unique_ptr<Worker>& worker : workers) worker->AddTo(result);
   result.measured = absl::FromChrono(window_end - window_start);
+  result.threads = thread_count;
   if (server_before && server_after) result.server_cpu = *server_after - *server_before;
   if (client_before && client_after) result.client_cpu = *client_after - *client_before;
   return result;

@@ -25,24 +25,25 @@ struct LoadOptions {
   int threads = 2;          // Completion queues, one thread each; >= 1.
   absl::Duration warmup = absl::Seconds(2);     // Calls run but are not counted.
   absl::Duration duration = absl::Seconds(10);  // The measured interval.
-  absl::Duration deadline = absl::Seconds(5);   // Per call, and for connecting.
+  absl::Duration deadline = absl::Seconds(5);   // Per call.
   int cpu_of_pid = 0;  // When > 0, report this process's CPU use over the measured interval.
 };
 
 // What happened in the measured interval.
 struct LoadResult {
-  int64_t calls = 0;                      // Calls completed, whatever their status.
-  std::array<int64_t, 17> by_code = {};   // Calls per grpc::StatusCode (0 = OK).
-  Histogram latency_ns;                   // Start to completion, OK calls only.
-  absl::Duration measured;                // The measured interval's length.
-  int64_t response_bytes = 0;             // Size of the last OK response.
+  int64_t calls = 0;                     // Calls completed, whatever their status.
+  std::array<int64_t, 17> by_code = {};  // Calls per grpc::StatusCode (0 = OK).
+  Histogram latency_ns;                  // Start to completion, OK calls only.
+  absl::Duration measured;               // The measured interval's length.
+  int64_t response_bytes = 0;            // Size of the last OK response.
+  int threads = 0;  // Client threads used: min(LoadOptions::threads, concurrency).
   std::optional<absl::Duration> server_cpu;  // When LoadOptions::cpu_of_pid was set.
   std::optional<absl::Duration> client_cpu;  // This process; empty if /proc is unreadable.
 
   int64_t ok() const { return by_code[0]; }
 };
 
-// Connects every channel (FAILED_PRECONDITION if one is not ready within the deadline), runs
+// Connects every channel (FAILED_PRECONDITION if one is not ready within 10 s), runs
 // the warm-up and the measured interval, waits for the calls still outstanding, and returns
 // the counts. Call errors are counted, not returned.
 absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options);

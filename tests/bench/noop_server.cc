@@ -63,8 +63,7 @@ int Run(const std::vector<ListenAddress>& listen) {
   std::vector<int> ports(listen.size(), 0);
   for (size_t i = 0; i < listen.size(); ++i) {
     if (listen[i].kind == ListenAddress::Kind::kUnix) RemoveStaleSocket(listen[i].path);
-    builder.AddListeningPort(listen[i].GrpcAddress(), grpc::InsecureServerCredentials(),
-                             &ports[i]);
+    builder.AddListeningPort(listen[i].GrpcAddress(), grpc::InsecureServerCredentials(), &ports[i]);
   }
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -82,12 +81,14 @@ int Run(const std::vector<ListenAddress>& listen) {
                                           : listen[i].GrpcAddress()},
                           {"tls", false}});
   }
-  LogInfo("response sizes",
-          {{"get_token_bytes", static_cast<int64_t>(service.get_token_response().ByteSizeLong())},
-           {"validate_token_bytes",
-            static_cast<int64_t>(service.validate_token_response().ByteSizeLong())},
-           {"consent_url_bytes",
-            static_cast<int64_t>(service.consent_url_response().ByteSizeLong())}});
+  LogInfo(
+      "response sizes",
+      {{"access_token_bytes",
+        static_cast<int64_t>(service.get_token_response().access_token().size())},
+       {"get_token_bytes", static_cast<int64_t>(service.get_token_response().ByteSizeLong())},
+       {"validate_token_bytes",
+        static_cast<int64_t>(service.validate_token_response().ByteSizeLong())},
+       {"consent_url_bytes", static_cast<int64_t>(service.consent_url_response().ByteSizeLong())}});
   server->GetHealthCheckService()->SetServingStatus(true);
   server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
 

@@ -1,7 +1,9 @@
 #include "tests/bench/process_cpu.h"
 
+#include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -15,7 +17,8 @@ namespace tokend::bench {
 absl::StatusOr<absl::Duration> ProcessCpuTime(int pid) {
   const std::string path = pid == 0 ? "/proc/self/stat" : absl::StrCat("/proc/", pid, "/stat");
   std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("no process ", pid, " (cannot read ", path, ")"));
+  if (!in)
+    return absl::NotFoundError(absl::StrCat("no process ", pid, " (cannot read ", path, ")"));
   std::stringstream buffer;
   buffer << in.rdbuf();
   const std::string stat = buffer.str();
@@ -35,6 +38,13 @@ absl::StatusOr<absl::Duration> ProcessCpuTime(int pid) {
   const long ticks_per_second = sysconf(_SC_CLK_TCK);
   if (ticks_per_second <= 0) return absl::InternalError("sysconf(_SC_CLK_TCK) failed");
   return absl::Seconds(static_cast<double>(utime + stime) / static_cast<double>(ticks_per_second));
+}
+
+int AllowedCpuCount() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
+  return std::max(1, CPU_COUNT(&set));
 }
 
 }  // namespace tokend::bench

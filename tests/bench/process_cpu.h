@@ -12,6 +12,10 @@ namespace tokend::bench {
 // NOT_FOUND if there is no such process; INTERNAL if the file cannot be parsed.
 absl::StatusOr<absl::Duration> ProcessCpuTime(int pid);
 
+// The number of CPUs this process may run on (its affinity mask, e.g. as set by taskset); at
+// least 1.
+int AllowedCpuCount();
+
 }  // namespace tokend::bench
 
 #endif  // TOKEND_TESTS_BENCH_PROCESS_CPU_H_

@@ -1,0 +1,149 @@
+// tokend-loadgen: a closed-loop load generator for tokend (or any gRPC server with the same
+// methods). Prints a human summary and, last, one JSON line; see tests/bench/README.md.
+// Exit codes: 0 the run completed (call errors are reported, not fatal), 1 the target could not
+// be reached, 2 bad flags.
+#include <algorithm>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "service/common/flag_parser.h"
+#include "tests/bench/bench_request.h"
+#include "tests/bench/load_generator.h"
+#include "tests/bench/load_report.h"
+#include "tests/bench/process_cpu.h"
+
+namespace tokend::bench {
+namespace {
+
+struct Flags {
+  LoadOptions load;
+  std::string method;
+  std::string request_json;
+  bool json_only = false;
+};
+
+FlagParser MakeFlagParser() {
+  auto flag = [](const char* name, const char* value_name, std::string help,
+                 const char* default_value) {
+    return FlagSpec{name, value_name, std::move(help), default_value, "", false};
+  };
+  return FlagParser({
+      flag("target", "ADDRESS", "Server to call: unix:///PATH or HOST:PORT. Required.", ""),
+      flag("method", "NAME", absl::StrCat("RPC to call: ", MethodNames(), "."), "GetToken"),
+      flag("request", "JSON",
+           "The request message in proto JSON, e.g. '{\"scopes\":[\"api://x/.default\"]}'. "
+           "Default: a realistic request for --method.",
+           ""),
+      flag("concurrency", "N", "Calls outstanding at any time (closed loop).", "16"),
+      flag("channels", "N", "Channels (one connection each) the calls are spread over.", "1"),
+      flag("threads", "N",
+           "Client threads, one completion queue each. Default: 2, or 1 when this process may "
+           "run on one CPU only (two threads on one CPU cost more per call).",
+           ""),
+      flag("duration", "DURATION", "Length of the measured interval, e.g. 10s.", "10s"),
+      flag("warmup", "DURATION", "Calls made before measuring starts; not counted.", "2s"),
+      flag("deadline", "DURATION", "Deadline of each call.", "5s"),
+      flag("cpu-of-pid", "PID",
+           "Also report the CPU time this process (the server) used in the measured interval.", ""),
+      flag("json-only", "", "Print only the JSON line.", ""),
+  });
+}
+
+absl::Status ParseInt(const FlagValues& values, const char* name, int min, int max, int* out) {
+  const std::string& text = values.Get(name);
+  if (!absl::SimpleAtoi(text, out) || *out < min || *out > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, ": \"", text, "\" is not a whole number from ", min, " to ", max));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseDuration(const FlagValues& values, const char* name, bool allow_zero,
+                           absl::Duration* out) {
+  const std::string& text = values.Get(name);
+  if (!absl::ParseDuration(text, out) || *out < absl::ZeroDuration() ||
+      *out == absl::InfiniteDuration() || (!allow_zero && *out == absl::ZeroDuration())) {
+    return absl::InvalidArgumentError(absl::StrCat("--", name, ": \"", text, "\" is not a ",
+                                                   allow_zero ? "" : "positive ",
+                                                   "duration such as 10s or 500ms"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Flags> ParseFlags(const FlagValues& values) {
+  Flags flags;
+  flags.load.target = values.Get("target");
+  if (flags.load.target.empty()) {
+    return absl::InvalidArgumentError("--target: required (unix:///PATH or HOST:PORT)");
+  }
+  flags.method = values.Get("method");
+  flags.request_json = values.Get("request");
+  flags.json_only = values.GetBool("json-only");
+  absl::Status status = ParseInt(values, "concurrency", 1, 100000, &flags.load.concurrency);
+  flags.load.threads = std::min(2, AllowedCpuCount());
+  if (status.ok() && !values.Get("threads").empty()) {
+    status = ParseInt(values, "threads", 1, 64, &flags.load.threads);
+  }
+  if (status.ok()) status = ParseInt(values, "channels", 1, 100000, &flags.load.channels);
+  if (status.ok() && flags.load.channels > flags.load.concurrency) {
+    status = absl::InvalidArgumentError(
+        absl::StrCat("--channels: ", flags.load.channels, " is more than --concurrency (",
+                     flags.load.concurrency, "); a channel without calls would only idle"));
+  }
+  if (status.ok()) status = ParseDuration(values, "duration", false, &flags.load.duration);
+  if (status.ok()) status = ParseDuration(values, "warmup", true, &flags.load.warmup);
+  if (status.ok()) status = ParseDuration(values, "deadline", false, &flags.load.deadline);
+  if (status.ok() && !values.Get("cpu-of-pid").empty()) {
+    status = ParseInt(values, "cpu-of-pid", 1, 1 << 30, &flags.load.cpu_of_pid);
+    if (status.ok() && !ProcessCpuTime(flags.load.cpu_of_pid).ok()) {
+      status = absl::InvalidArgumentError(
+          absl::StrCat("--cpu-of-pid: no readable /proc/", flags.load.cpu_of_pid, "/stat"));
+    }
+  }
+  if (!status.ok()) return status;
+  absl::StatusOr<BenchRequest> request = MakeBenchRequest(flags.method, flags.request_json);
+  if (!request.ok()) return request.status();
+  flags.load.method_path = request->method_path;
+  flags.load.request = std::move(request->bytes);
+  return flags;
+}
+
+int Main(int argc, char** argv) {
+  // Debian builds abseil without NDEBUG, which leaves Mutex deadlock detection on inside gRPC
+  // (a few percent of CPU). Off in the client only; the no-op server keeps it, as tokend does.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  const FlagParser parser = MakeFlagParser();
+  absl::StatusOr<FlagValues> values =
+      parser.Parse(std::vector<std::string>(argv + 1, argv + argc), nullptr);
+  if (values.ok() && values->help()) {
+    std::cout << "Usage: tokend-loadgen --target ADDRESS [flags]\n\n" << parser.Usage();
+    return 0;
+  }
+  absl::StatusOr<Flags> flags =
+      values.ok() ? ParseFlags(*values) : absl::StatusOr<Flags>(values.status());
+  if (!flags.ok()) {
+    std::cerr << "tokend-loadgen: " << flags.status().message() << "\n";
+    return 2;
+  }
+  absl::StatusOr<LoadResult> result = RunLoad(flags->load);
+  if (!result.ok()) {
+    std::cerr << "tokend-loadgen: " << result.status().message() << "\n";
+    return 1;
+  }
+  if (!flags->json_only) std::cout << Summary(flags->method, flags->load, *result);
+  if (std::optional<std::string> warning = ClientBusyWarning(*result)) {
+    std::cerr << "tokend-loadgen: " << *warning << "\n";
+  }
+  std::cout << JsonLine(flags->method, flags->load, *result) << std::endl;
+  return 0;
+}
+
+}  // namespace
+}  // namespace tokend::bench
+
+int main(int argc, char** argv) { return tokend::bench::Main(argc, argv); }
