@@ -41,8 +41,9 @@ const FlagParser& ConsentUrlFlags() {
        "v1-consent", ""},
       {"redirect-uri", "URL", "Where the administrator is sent afterwards.", "", ""},
       {"state", "STATE", "Opaque value returned to the redirect URI.", "", ""},
-      {"scope", "SCOPE", "v2 only; repeatable, e.g. https://api.securitycenter.microsoft.com/.default",
-       "", "", /*repeated=*/true},
+      {"scope", "SCOPE",
+       "v2 only; repeatable, e.g. https://api.securitycenter.microsoft.com/.default", "", "",
+       /*repeated=*/true},
   });
   return *parser;
 }
@@ -52,12 +53,14 @@ const FlagParser& TokenFlags() {
       {"credential", "NAME", "Credential to use; empty for the only (or \"default\") one.", "", ""},
       {"tenant", "TENANT", "Tenant to get the token in; empty for the credential's own.", "", ""},
       {"scope", "SCOPE",
-       "v2 endpoint scope, repeatable, e.g. https://api.securitycenter.microsoft.com/.default",
-       "", "", /*repeated=*/true},
-      {"resource", "URI", "v1 endpoint resource, e.g. https://api.securitycenter.microsoft.com",
+       "v2 endpoint scope, repeatable, e.g. https://api.securitycenter.microsoft.com/.default", "",
+       "", /*repeated=*/true},
+      {"resource", "URI", "v1 endpoint resource, e.g. https://api.securitycenter.microsoft.com", "",
+       ""},
+      {"min-validity", "DURATION",
+       "The token must stay valid this long (default on the server: "
+       "5m).",
        "", ""},
-      {"min-validity", "DURATION", "The token must stay valid this long (default on the server: "
-       "5m).", "", ""},
       {"force-refresh", "", "Get a new token even if a cached one would do.", "", ""},
       {"count", "N", "watch only: stop after N tokens (0: never).", "0", ""},
   });
@@ -104,7 +107,8 @@ int RpcError(absl::string_view command, const absl::Status& status) {
     out["error"]["retry_after_seconds"] = absl::ToDoubleSeconds(details.retry_after);
   }
   std::cout << out.dump(2) << "\n";
-  std::cerr << "tokenctl: " << command << ": " << status << "\n";
+  std::cerr << "tokenctl: " << command << ": " << absl::StatusCodeToString(status.code()) << ": "
+            << status.message() << "\n";
   return status.code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitFailed;
 }
 
@@ -264,8 +268,8 @@ int Main(int argc, char** argv) {
   if (command == "consent-url") return ConsentUrl(**client, args);
   if (command == "health") return Health(**client, args);
   // Only a word-like command is quoted back: a token pasted in its place must not be echoed.
-  bool word = command.size() <= 32 && command.find_first_not_of(
-                                          "abcdefghijklmnopqrstuvwxyz-") == std::string::npos;
+  bool word = command.size() <= 32 &&
+              command.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") == std::string::npos;
   return UsageError(absl::StrCat("unknown command", word ? absl::StrCat(" \"", command, "\"") : "",
                                  " (see tokenctl --help)"));
 }

@@ -20,6 +20,7 @@
 #define TOKEND_SERVICE_ADAPTERS_SECRET_WATCHER_H_
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -105,6 +106,7 @@ class SecretWatcher {
   void WarnWatchFailed(const std::string& path, int err);
   // Records the fingerprint, then calls on_change_() unless stopping.
   void Notify();
+  // Returns true iff the destructor has begun.
   bool Stopping() const;
 
   // Constant after construction.

@@ -42,8 +42,7 @@ const FlagSpec* FlagParser::Find(absl::string_view name) const {
 }
 
 absl::StatusOr<FlagValues> FlagParser::Parse(const std::vector<std::string>& args,
-                                             const EnvLookup& env,
-                                             bool stop_at_positional) const {
+                                             const EnvLookup& env, bool stop_at_positional) const {
   FlagValues out;
   // Defaults, then the environment.
   for (const FlagSpec& spec : specs_) {
@@ -57,8 +56,8 @@ absl::StatusOr<FlagValues> FlagParser::Parse(const std::vector<std::string>& arg
         } else if (lower == "0" || lower == "false" || lower.empty()) {
           value = "false";
         } else {
-          return absl::InvalidArgumentError(absl::StrCat(
-              spec.env, " (environment, for --", spec.name, "): must be true or false"));
+          return absl::InvalidArgumentError(absl::StrCat(spec.env, " (environment, for --",
+                                                         spec.name, "): must be true or false"));
         }
       }
       out.values_[spec.name] = spec.repeated ? SplitList(value) : std::vector<std::string>{value};
@@ -87,8 +86,8 @@ absl::StatusOr<FlagValues> FlagParser::Parse(const std::vector<std::string>& arg
         break;
       }
       // The argument itself is not quoted: it might be a secret or a token pasted by mistake.
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unexpected argument #", i + 1, " (flags start with --; see --help)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unexpected argument #", i + 1, " (flags start with --; see --help)"));
     }
     absl::string_view body = arg.substr(2);
     absl::string_view name = body;

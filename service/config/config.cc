@@ -77,8 +77,7 @@ absl::Status ParseTls(const FlagValues& flags, TlsFiles* tls) {
   tls->key_file = flags.Get("tls-key-file");
   tls->client_ca_file = flags.Get("tls-client-ca-file");
   if (tls->cert_file.empty() != tls->key_file.empty()) {
-    return absl::InvalidArgumentError(
-        "--tls-cert-file and --tls-key-file must be given together");
+    return absl::InvalidArgumentError("--tls-cert-file and --tls-key-file must be given together");
   }
   if (!tls->client_ca_file.empty() && tls->cert_file.empty()) {
     return absl::InvalidArgumentError(
@@ -141,9 +140,8 @@ absl::StatusOr<Config> BuildConfig(const FlagValues& flags) {
     } else if (IsTenantId(tenant)) {
       config.allowed_tenants.push_back(tenant);
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(flags.Origin("allowed-tenants"), ": \"",
-                                                     tenant,
-                                                     "\" is not a tenant GUID, domain or *"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          flags.Origin("allowed-tenants"), ": \"", tenant, "\" is not a tenant GUID, domain or *"));
     }
   }
 

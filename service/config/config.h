@@ -22,18 +22,18 @@ struct TlsFiles {
 };
 
 struct Config {
-  std::vector<ListenAddress> listen;     // --listen: at least one.
-  int socket_mode = 0660;                // --socket-mode: 0600 or 0660.
-  std::string metrics_listen;            // --metrics-listen host:port; empty: no metrics port.
-  std::string secrets_dir;               // --secrets-dir: an existing folder.
-  std::string authority_host;            // --authority-host, normalised (no trailing slash).
-  std::vector<std::string> audiences;    // --audiences.
+  std::vector<ListenAddress> listen;         // --listen: at least one.
+  int socket_mode = 0660;                    // --socket-mode: 0600 or 0660.
+  std::string metrics_listen;                // --metrics-listen host:port; empty: no metrics port.
+  std::string secrets_dir;                   // --secrets-dir: an existing folder.
+  std::string authority_host;                // --authority-host, normalised (no trailing slash).
+  std::vector<std::string> audiences;        // --audiences.
   std::vector<std::string> allowed_tenants;  // --allowed-tenants; empty: credentials' own.
-  bool any_tenant = false;               // --allowed-tenants '*'.
-  absl::Duration clock_skew = absl::Minutes(5);      // --clock-skew.
+  bool any_tenant = false;                   // --allowed-tenants '*'.
+  absl::Duration clock_skew = absl::Minutes(5);       // --clock-skew.
   absl::Duration shutdown_grace = absl::Seconds(10);  // --shutdown-grace.
-  LogLevel log_level = LogLevel::kInfo;  // --log-level.
-  TlsFiles tls;                          // --tls-cert-file, --tls-key-file, --tls-client-ca-file.
+  LogLevel log_level = LogLevel::kInfo;               // --log-level.
+  TlsFiles tls;  // --tls-cert-file, --tls-key-file, --tls-client-ca-file.
 };
 
 // What the command line asks for.

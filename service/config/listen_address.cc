@@ -4,8 +4,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "service/core/identifiers.h"
 
 namespace tokend {
@@ -38,7 +38,8 @@ absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view address) {
     return bad("unsupported scheme; use unix:///PATH or HOST:PORT");
   }
   size_t colon = address.rfind(':');
-  if (colon == absl::string_view::npos) return bad("a TCP address needs a port, e.g. 127.0.0.1:50051");
+  if (colon == absl::string_view::npos)
+    return bad("a TCP address needs a port, e.g. 127.0.0.1:50051");
   absl::string_view host = address.substr(0, colon);
   absl::string_view port = address.substr(colon + 1);
   if (host.empty()) return bad("a TCP address needs a host, e.g. 127.0.0.1:50051");

@@ -13,9 +13,9 @@ namespace tokend {
 struct ListenAddress {
   enum class Kind { kUnix, kTcp };
   Kind kind = Kind::kUnix;
-  std::string path;  // kUnix: absolute socket path.
-  std::string host;  // kTcp: host as written (brackets kept for IPv6).
-  int port = 0;      // kTcp: 0 asks the system for a free port.
+  std::string path;      // kUnix: absolute socket path.
+  std::string host;      // kTcp: host as written (brackets kept for IPv6).
+  int port = 0;          // kTcp: 0 asks the system for a free port.
   bool loopback = true;  // kUnix, or a TCP host that only loopback clients can reach.
 
   // The address in gRPC's syntax ("unix:/path" or "host:port").

@@ -37,9 +37,8 @@ absl::Status CheckRedirectUri(absl::string_view uri) {
   if (uri.size() > kMaxFieldLength) return absl::InvalidArgumentError("redirect_uri: too long");
   absl::StatusOr<ParsedUrl> parsed = ParseHttpUrl(uri);
   if (!parsed.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("redirect_uri: must be an absolute https URL (it ", parsed.status().message(),
-                     ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "redirect_uri: must be an absolute https URL (it ", parsed.status().message(), ")"));
   }
   if (parsed->scheme == "http" && !IsLoopbackHost(parsed->host)) {
     return absl::InvalidArgumentError(

@@ -19,14 +19,14 @@ enum class CredentialKind {
 };
 
 struct Credential {
-  std::string name;            // Folder name under --secrets-dir.
-  std::string tenant_id;       // Home tenant: a GUID or a domain name.
-  std::string client_id;       // Application (client) id: a GUID.
+  std::string name;       // Folder name under --secrets-dir.
+  std::string tenant_id;  // Home tenant: a GUID or a domain name.
+  std::string client_id;  // Application (client) id: a GUID.
   CredentialKind kind = CredentialKind::kClientSecret;
-  SecretString client_secret;  // Set iff kind == kClientSecret.
+  SecretString client_secret;    // Set iff kind == kClientSecret.
   SecretString certificate_pem;  // Set iff kind == kCertificate: certificate and private key.
-  std::string authority_host;  // Normalised (no trailing slash); empty: use --authority-host.
-  std::string version;         // Identifies the loaded content (e.g. the ..data target).
+  std::string authority_host;    // Normalised (no trailing slash); empty: use --authority-host.
+  std::string version;           // Identifies the loaded content (e.g. the ..data target).
 };
 
 // The result of reading every credential once.

@@ -73,9 +73,9 @@ absl::StatusOr<std::shared_ptr<const Credential>> CredentialStore::Find(
   }
   std::vector<std::string> names;
   for (const auto& [n, c] : good_) names.push_back(n);
-  return absl::NotFoundError(absl::StrCat("credential \"", name, "\" is not configured (known: ",
-                                          names.empty() ? "none" : absl::StrJoin(names, ", "),
-                                          ")"));
+  return absl::NotFoundError(absl::StrCat(
+      "credential \"", name,
+      "\" is not configured (known: ", names.empty() ? "none" : absl::StrJoin(names, ", "), ")"));
 }
 
 std::vector<CredentialState> CredentialStore::States() const {

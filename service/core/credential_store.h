@@ -21,9 +21,9 @@ namespace tokend {
 // The health of one credential, for logs, metrics and readiness.
 struct CredentialState {
   std::string name;
-  bool usable = false;          // A version of it can be used (possibly an older one).
-  std::string version;          // The version in use; empty if none.
-  absl::Status last_error;      // Why the newest content was rejected; OK if it was accepted.
+  bool usable = false;      // A version of it can be used (possibly an older one).
+  std::string version;      // The version in use; empty if none.
+  absl::Status last_error;  // Why the newest content was rejected; OK if it was accepted.
 };
 
 class CredentialStore {

@@ -14,15 +14,15 @@
 namespace tokend {
 
 struct HttpRequest {
-  std::string method = "GET";  // "GET" or "POST".
-  std::string url;             // Absolute http(s) URL.
+  std::string method = "GET";                                // "GET" or "POST".
+  std::string url;                                           // Absolute http(s) URL.
   std::vector<std::pair<std::string, std::string>> headers;  // Name, value.
-  SecretString body;           // For POST; may hold a client secret: wiped when freed.
+  SecretString body;  // For POST; may hold a client secret: wiped when freed.
   absl::Duration timeout = absl::Seconds(10);  // Whole request, connect included.
 };
 
 struct HttpResponse {
-  int status = 0;  // HTTP status code.
+  int status = 0;                                            // HTTP status code.
   std::vector<std::pair<std::string, std::string>> headers;  // Names lower-cased.
   std::string body;
 

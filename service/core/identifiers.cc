@@ -5,9 +5,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "service/core/url_encoding.h"
 
 namespace tokend {
@@ -75,19 +75,20 @@ bool IsLoopbackHost(absl::string_view host) {
   return IsIpv4(host, &first) && first == 127;
 }
 
-absl::StatusOr<std::string> NormalizeAuthorityHost(absl::string_view field,
-                                                   absl::string_view url) {
+absl::StatusOr<std::string> NormalizeAuthorityHost(absl::string_view field, absl::string_view url) {
   auto bad = [&](absl::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
   };
   absl::StatusOr<ParsedUrl> parsed = ParseHttpUrl(url);
-  if (!parsed.ok()) return bad(absl::StrCat("must be an https:// URL (it ", parsed.status().message(), ")"));
+  if (!parsed.ok())
+    return bad(absl::StrCat("must be an https:// URL (it ", parsed.status().message(), ")"));
   if (absl::StrContains(parsed->path_and_query, "?")) return bad("must not have a query");
   bool ipv6 = absl::StrContains(parsed->host, ':');
   int first = -1;
-  bool host_ok = IsLoopbackHost(parsed->host) || IsDomainName(parsed->host) ||
-                 IsDnsLabel(parsed->host) || IsIpv4(parsed->host, &first) ||
-                 (ipv6 && parsed->host.find_first_not_of("0123456789abcdef:.") == std::string::npos);
+  bool host_ok =
+      IsLoopbackHost(parsed->host) || IsDomainName(parsed->host) || IsDnsLabel(parsed->host) ||
+      IsIpv4(parsed->host, &first) ||
+      (ipv6 && parsed->host.find_first_not_of("0123456789abcdef:.") == std::string::npos);
   bool all_digits = parsed->host.find_first_not_of("0123456789") == std::string::npos;
   if (!host_ok || all_digits) return bad("has a malformed host");
   if (parsed->scheme == "http" && !IsLoopbackHost(parsed->host)) {

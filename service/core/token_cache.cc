@@ -33,8 +33,8 @@ absl::Status Unavailable(const absl::Status& cause, absl::Duration retry_after) 
   ErrorDetails details = GetErrorDetails(cause).value_or(ErrorDetails());
   if (details.reason.empty()) details.reason = "IDP_UNAVAILABLE";
   if (retry_after > details.retry_after) details.retry_after = retry_after;
-  return WithErrorDetails(
-      absl::UnavailableError(absl::StrCat("no valid token: ", cause.message())), details);
+  return WithErrorDetails(absl::UnavailableError(absl::StrCat("no valid token: ", cause.message())),
+                          details);
 }
 
 }  // namespace
@@ -45,7 +45,10 @@ bool TokenCache::Key::operator<(const Key& o) const {
 
 TokenCache::TokenCache(TokenFetcher& fetcher, Clock& clock, TaskRunner& runner,
                        TokenCacheOptions options)
-    : fetcher_(fetcher), clock_(clock), runner_(runner), options_(WithDefaults(std::move(options))) {}
+    : fetcher_(fetcher),
+      clock_(clock),
+      runner_(runner),
+      options_(WithDefaults(std::move(options))) {}
 
 TokenCache::Key TokenCache::MakeKey(const TokenRequest& request) {
   return Key{request.credential->name, request.tenant,
@@ -277,9 +280,8 @@ void TokenCache::Attempt(const Key& key) {
       }
     } else if (IsTransient(result.status())) {
       ++e.attempt;
-      absl::Duration retry_after = GetErrorDetails(result.status())
-                                       .value_or(ErrorDetails())
-                                       .retry_after;
+      absl::Duration retry_after =
+          GetErrorDetails(result.status()).value_or(ErrorDetails()).retry_after;
       if (retry_after > absl::ZeroDuration()) e.throttled_until = now + retry_after;
       if (!e.waiters.empty() && e.attempt >= options_.max_attempts) {
         fail_waiters(Unavailable(result.status(), retry_after));

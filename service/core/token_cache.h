@@ -32,15 +32,15 @@
 namespace tokend {
 
 struct TokenCacheOptions {
-  size_t max_entries = 10000;                     // Least recently used evicted beyond this.
-  int max_attempts = 4;                           // Per caller-driven fetch, retries included.
+  size_t max_entries = 10000;  // Least recently used evicted beyond this.
+  int max_attempts = 4;        // Per caller-driven fetch, retries included.
   absl::Duration initial_backoff = absl::Milliseconds(500);
   absl::Duration max_backoff = absl::Seconds(30);
   absl::Duration rejection_ttl = absl::Seconds(30);  // How long a rejection is remembered.
   absl::Duration refresh_before = absl::Minutes(6);  // Renew this long before expiry...
   absl::Duration refresh_jitter = absl::Minutes(1);  // ...plus up to this much earlier.
-  absl::Duration idle_timeout = absl::Hours(1);  // Unused this long: no background renewal.
-  std::function<double()> random;  // Uniform in [0, 1); default: absl::BitGen.
+  absl::Duration idle_timeout = absl::Hours(1);      // Unused this long: no background renewal.
+  std::function<double()> random;                    // Uniform in [0, 1); default: absl::BitGen.
 };
 
 // One caller's request. `credential` is the current version from the CredentialStore.
@@ -49,7 +49,7 @@ struct TokenRequest {
   std::string tenant;
   TokenTarget target;
   absl::Duration min_validity = absl::Minutes(5);
-  bool force_refresh = false;                  // Only a token obtained after now will do.
+  bool force_refresh = false;                    // Only a token obtained after now will do.
   absl::Time deadline = absl::InfiniteFuture();  // DEADLINE_EXCEEDED after this.
 };
 
@@ -104,16 +104,16 @@ class TokenCache {
     Key key;
     TokenTarget target;
     std::shared_ptr<const Credential> credential;  // Latest known content.
-    std::shared_ptr<const AccessToken> token;       // Latest token, possibly expired.
-    std::string token_version;                      // Credential version that minted it.
-    bool fetching = false;                          // A request or its retry is scheduled.
-    int attempt = 0;                                // Failed attempts of the current fetch.
+    std::shared_ptr<const AccessToken> token;      // Latest token, possibly expired.
+    std::string token_version;                     // Credential version that minted it.
+    bool fetching = false;                         // A request or its retry is scheduled.
+    int attempt = 0;                               // Failed attempts of the current fetch.
     std::vector<Waiter> waiters;
     std::map<uint64_t, TokenCallback> watchers;
-    absl::Status rejection;                         // Last configuration rejection.
+    absl::Status rejection;  // Last configuration rejection.
     absl::Time rejected_until = absl::InfinitePast();
     absl::Time throttled_until = absl::InfinitePast();
-    uint64_t refresh_generation = 0;                // Outdates earlier refresh timers.
+    uint64_t refresh_generation = 0;  // Outdates earlier refresh timers.
     std::atomic<int64_t> last_used_ns{0};
   };
   using Callbacks = std::vector<std::function<void()>>;

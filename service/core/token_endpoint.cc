@@ -150,7 +150,7 @@ int ReadAadstsCode(const Json& body) {
   int code = 0;
   size_t end = at + 6;
   while (end < description.size() && absl::ascii_isdigit(description[end])) ++end;
-  absl::SimpleAtoi(description.substr(at + 6, end - at - 6), &code);
+  if (!absl::SimpleAtoi(description.substr(at + 6, end - at - 6), &code)) return 0;
   return code;
 }
 
@@ -195,8 +195,8 @@ HttpRequest BuildTokenRequest(const Credential& credential, const std::string& a
   request.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
                      {"Accept", "application/json"},
                      {"x-ms-lib-capability", "retry-after, h429"}};
-  std::vector<std::pair<std::string, std::string>> form = {
-      {"grant_type", "client_credentials"}, {"client_id", credential.client_id}};
+  std::vector<std::pair<std::string, std::string>> form = {{"grant_type", "client_credentials"},
+                                                           {"client_id", credential.client_id}};
   if (target.v2()) {
     form.emplace_back("scope", absl::StrJoin(target.scopes, " "));
   } else {
@@ -302,16 +302,14 @@ absl::Status ClassifyTokenError(const HttpResponse& response, absl::Time now) {
   }
   if (!body.is_object() || (details.error.empty() && code == 0)) {
     if (details.reason.empty()) details.reason = absl::StrCat("HTTP_", response.status);
-    return WithErrorDetails(
-        absl::FailedPreconditionError(absl::StrCat(
-            "identity provider answered HTTP ", response.status,
-            " without an OAuth error (check the authority host and tenant)")),
-        details);
+    return WithErrorDetails(absl::FailedPreconditionError(absl::StrCat(
+                                "identity provider answered HTTP ", response.status,
+                                " without an OAuth error (check the authority host and tenant)")),
+                            details);
   }
   return WithErrorDetails(
       absl::FailedPreconditionError(absl::StrCat(
-          "identity provider rejected the request: ",
-          code != 0 ? details.reason : details.error,
+          "identity provider rejected the request: ", code != 0 ? details.reason : details.error,
           code != 0 && !details.error.empty() ? absl::StrCat(" (", details.error, ")") : "", ": ",
           Explain(code, details.error), ids)),
       details);

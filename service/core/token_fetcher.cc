@@ -11,7 +11,9 @@ namespace tokend {
 
 TokenFetcher::TokenFetcher(HttpClient& http, Clock& clock, std::string default_authority,
                            absl::Duration timeout)
-    : http_(http), clock_(clock), default_authority_(std::move(default_authority)),
+    : http_(http),
+      clock_(clock),
+      default_authority_(std::move(default_authority)),
       timeout_(timeout) {}
 
 absl::StatusOr<AccessToken> TokenFetcher::Fetch(const Credential& credential,
@@ -36,8 +38,8 @@ absl::StatusOr<AccessToken> TokenFetcher::Fetch(const Credential& credential,
                                         {"endpoint", endpoint},
                                         {"duration_ms", ms},
                                         {"error", std::string(response.status().message())}});
-    return absl::Status(response.status().code(),
-                        absl::StrCat("identity provider unreachable: ", response.status().message()));
+    return absl::Status(response.status().code(), absl::StrCat("identity provider unreachable: ",
+                                                               response.status().message()));
   }
   if (response->status != 200) {
     absl::Status status = ClassifyTokenError(*response, now);
@@ -79,9 +81,10 @@ absl::StatusOr<AccessToken> TokenFetcher::Fetch(const Credential& credential,
                              {"expires_in_s", absl::ToInt64Seconds(token->expires_at - now)},
                              {"roles", static_cast<int64_t>(token->roles.size())}});
   if (token->roles.empty()) {
-    LogWarning("token has no roles: admin consent for the application's permissions is likely "
-               "missing in the tenant",
-               {{"credential", credential.name}, {"tenant", tenant}});
+    LogWarning(
+        "token has no roles: admin consent for the application's permissions is likely "
+        "missing in the tenant",
+        {{"credential", credential.name}, {"tenant", tenant}});
   }
   return token;
 }

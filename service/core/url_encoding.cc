@@ -85,10 +85,10 @@ absl::StatusOr<ParsedUrl> ParseHttpUrl(absl::string_view url) {
     has_port = true;
   }
   if (host.empty()) return absl::InvalidArgumentError("has no host");
-  if (has_port && (port.empty() || port.size() > 5 ||
-                   port.find_first_not_of("0123456789") != absl::string_view::npos ||
-                   !absl::SimpleAtoi(port, &parsed.port) || parsed.port < 1 ||
-                   parsed.port > 65535)) {
+  if (has_port &&
+      (port.empty() || port.size() > 5 ||
+       port.find_first_not_of("0123456789") != absl::string_view::npos ||
+       !absl::SimpleAtoi(port, &parsed.port) || parsed.port < 1 || parsed.port > 65535)) {
     return absl::InvalidArgumentError("has a bad port");
   }
   parsed.host = absl::AsciiStrToLower(host);

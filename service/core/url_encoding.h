@@ -20,9 +20,9 @@ std::string BuildQuery(const std::vector<std::pair<std::string, std::string>>& p
 
 // The parts of an absolute http(s) URL, as far as tokend needs them.
 struct ParsedUrl {
-  std::string scheme;  // "http" or "https", lower-case.
-  std::string host;    // Without brackets for IPv6, lower-case.
-  int port = 0;        // 0 when absent.
+  std::string scheme;          // "http" or "https", lower-case.
+  std::string host;            // Without brackets for IPv6, lower-case.
+  int port = 0;                // 0 when absent.
   std::string path_and_query;  // Everything after the authority, e.g. "/cb?x=1"; may be empty.
 };
 

@@ -20,8 +20,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "service/adapters/curl_http_client.h"
 #include "service/adapters/file_secret_source.h"
 #include "service/adapters/secret_watcher.h"
@@ -55,8 +55,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TcpCredentials(const Tl
   options.pem_key_cert_pairs.push_back(std::move(pair));
   if (!tls.client_ca_file.empty()) {
     TOKEND_ASSIGN_OR_RETURN(options.pem_root_certs, ReadFile(tls.client_ca_file));
-    options.client_certificate_request =
-        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
   }
   return grpc::SslServerCredentials(options);
 }
@@ -180,13 +179,12 @@ absl::Status ServerRunner::Start() {
     } else {
       bound_.push_back(absl::StrCat(address.host, ":", *ports[i]));
     }
-    LogInfo("listening", {{"address", bound_.back()},
-                          {"tls", address.kind == ListenAddress::Kind::kTcp &&
-                                      config_.tls.enabled()}});
+    LogInfo("listening",
+            {{"address", bound_.back()},
+             {"tls", address.kind == ListenAddress::Kind::kTcp && config_.tls.enabled()}});
   }
   SetServing(false);
-  absl::Status loaded = LoadCredentials();
-  if (!loaded.ok()) return loaded;
+  // Watch first, then load: a change made in between is then seen by both or by the watcher.
   absl::StatusOr<std::unique_ptr<SecretWatcher>> watcher =
       SecretWatcher::Start(config_.secrets_dir, SecretWatcherOptions(), [this] {
         absl::Status reloaded = LoadCredentials();
@@ -197,7 +195,7 @@ absl::Status ServerRunner::Start() {
       });
   if (!watcher.ok()) return watcher.status();
   watcher_ = *std::move(watcher);
-  return absl::OkStatus();
+  return LoadCredentials();
 }
 
 absl::Status ServerRunner::LoadCredentials() {

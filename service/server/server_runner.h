@@ -16,8 +16,8 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "service/config/config.h"
 #include "service/adapters/real_clock.h"
+#include "service/config/config.h"
 #include "service/core/credential_store.h"
 #include "service/core/http_client.h"
 #include "service/core/secret_source.h"
@@ -73,14 +73,14 @@ class ServerRunner {
   RealClock clock_;
   CredentialStore credentials_;
   TokenFetcher fetcher_;
-  std::unique_ptr<TokenCache> cache_;    // Uses runner_; created after it.
-  std::unique_ptr<TaskRunner> runner_;   // Declared after cache_ so it is destroyed first.
+  std::unique_ptr<TokenCache> cache_;   // Uses runner_; created after it.
+  std::unique_ptr<TaskRunner> runner_;  // Declared after cache_ so it is destroyed first.
   std::unique_ptr<TokenServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<SecretWatcher> watcher_;  // Reloads credentials when their files change.
   absl::Mutex load_mu_;                     // One load at a time.
   std::map<std::string, std::string> reported_ ABSL_GUARDED_BY(load_mu_);  // Logged errors.
-  std::vector<int> lock_fds_;             // flock()ed "<socket>.lock" files, held while running.
+  std::vector<int> lock_fds_;              // flock()ed "<socket>.lock" files, held while running.
   std::vector<std::string> socket_paths_;  // Removed on destruction.
   std::vector<std::string> bound_;
 

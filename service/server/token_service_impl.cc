@@ -69,8 +69,8 @@ absl::Status TokenServiceImpl::CheckTenantAllowed(const Credential& credential,
       "tenant_id: this tenant is not in --allowed-tenants, and is not the credential's own");
 }
 
-absl::StatusOr<TokenRequest> TokenServiceImpl::MakeTokenRequest(
-    const v1::GetTokenRequest& request, absl::Time deadline) const {
+absl::StatusOr<TokenRequest> TokenServiceImpl::MakeTokenRequest(const v1::GetTokenRequest& request,
+                                                                absl::Time deadline) const {
   TokenRequest out;
   TOKEND_ASSIGN_OR_RETURN(out.credential, credentials_.Find(request.credential()));
   out.tenant = request.tenant_id().empty() ? out.credential->tenant_id : request.tenant_id();
@@ -121,8 +121,7 @@ grpc::ServerUnaryReactor* TokenServiceImpl::GetToken(grpc::CallbackServerContext
 
 grpc::ServerWriteReactor<v1::GetTokenResponse>* TokenServiceImpl::WatchToken(
     grpc::CallbackServerContext* /*context*/, const v1::GetTokenRequest* request) {
-  absl::StatusOr<TokenRequest> token_request =
-      MakeTokenRequest(*request, absl::InfiniteFuture());
+  absl::StatusOr<TokenRequest> token_request = MakeTokenRequest(*request, absl::InfiniteFuture());
   {
     absl::MutexLock lock(&watches_mu_);
     if (ending_ && token_request.ok()) {

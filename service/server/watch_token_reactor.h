@@ -46,8 +46,8 @@ class WatchTokenReactor final : public grpc::ServerWriteReactor<v1::GetTokenResp
     absl::Mutex mu;
     WatchTokenReactor* reactor ABSL_GUARDED_BY(mu);  // Valid until Finish is decided.
     v1::GetTokenResponse current;                    // The message being written.
-    bool finished ABSL_GUARDED_BY(mu) = false;      // Finish called or decided.
-    bool writing ABSL_GUARDED_BY(mu) = false;       // A write is in flight.
+    bool finished ABSL_GUARDED_BY(mu) = false;       // Finish called or decided.
+    bool writing ABSL_GUARDED_BY(mu) = false;        // A write is in flight.
     std::optional<v1::GetTokenResponse> pending ABSL_GUARDED_BY(mu);  // Next to write.
     std::optional<grpc::Status> finish_after_write ABSL_GUARDED_BY(mu);
   };

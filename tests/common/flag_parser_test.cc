@@ -12,8 +12,8 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::IsOk;
+using ::testing::Not;
 using testing::StatusIs;
 
 class FlagParserTest : public ::testing::Test {
@@ -66,8 +66,7 @@ TEST_F(FlagParserTest, BooleansFromTheCommandLineAndEnvironment) {
   env_["TOKEND_VERBOSE"] = "0";
   EXPECT_FALSE(Parse({})->GetBool("verbose"));
   env_["TOKEND_VERBOSE"] = "maybe";
-  EXPECT_THAT(Parse({}), StatusIs(absl::StatusCode::kInvalidArgument,
-                                  HasSubstr("TOKEND_VERBOSE")));
+  EXPECT_THAT(Parse({}), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("TOKEND_VERBOSE")));
 }
 
 TEST_F(FlagParserTest, RepeatedFlagsKeepEveryValue) {
@@ -77,8 +76,8 @@ TEST_F(FlagParserTest, RepeatedFlagsKeepEveryValue) {
 TEST_F(FlagParserTest, ErrorsNameTheFlag) {
   EXPECT_THAT(Parse({"--nope"}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown flag --nope")));
-  EXPECT_THAT(Parse({"--clock-skew"}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--clock-skew needs a value")));
+  EXPECT_THAT(Parse({"--clock-skew"}), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                HasSubstr("--clock-skew needs a value")));
   EXPECT_THAT(Parse({"--verbose=yes"}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--verbose takes no value")));
 }

@@ -34,7 +34,8 @@ TEST_F(LoggingTest, WritesOneJsonObjectPerLine) {
   EXPECT_EQ(first["address"], "127.0.0.1:1");
   EXPECT_EQ(first["port"], 1);
   EXPECT_EQ(first["tls"], false);
-  EXPECT_THAT(first["time"].get<std::string>(), ::testing::MatchesRegex("....-..-..T..:..:..\\....Z"));
+  EXPECT_THAT(first["time"].get<std::string>(),
+              ::testing::MatchesRegex("....-..-..T..:..:..\\....Z"));
   ASSERT_TRUE(std::getline(lines, line));
   nlohmann::json second = nlohmann::json::parse(line);
   EXPECT_EQ(second["level"], "warning");
@@ -53,7 +54,7 @@ TEST_F(LoggingTest, DropsEventsBelowTheLevel) {
 
 TEST_F(LoggingTest, InvalidUtf8DoesNotBreakTheLine) {
   LogInfo("bad bytes", {{"field", std::string("\xff\xfe", 2)}});
-  EXPECT_NO_THROW(nlohmann::json::parse(out_.str()));
+  EXPECT_TRUE(nlohmann::json::accept(out_.str()));
 }
 
 TEST(LogLevelTest, ParsesNames) {

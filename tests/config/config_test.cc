@@ -86,7 +86,8 @@ TEST_F(ConfigTest, EveryFlag) {
   EXPECT_EQ(config->socket_mode, 0600);
   EXPECT_EQ(config->metrics_listen, "127.0.0.1:9464");
   EXPECT_EQ(config->authority_host, "http://127.0.0.1:8080");
-  EXPECT_THAT(config->audiences, ElementsAre("https://api.securitycenter.microsoft.com", "api://x"));
+  EXPECT_THAT(config->audiences,
+              ElementsAre("https://api.securitycenter.microsoft.com", "api://x"));
   EXPECT_THAT(config->allowed_tenants,
               ElementsAre("contoso.onmicrosoft.com", "11111111-1111-1111-1111-111111111111"));
   EXPECT_EQ(config->clock_skew, absl::Seconds(90));
@@ -108,8 +109,8 @@ TEST_F(ConfigTest, EnvironmentVariablesAndFlagPrecedence) {
 
 TEST_F(ConfigTest, SecretsDirFromTheEnvironment) {
   env_["TOKEND_SECRETS_DIR"] = "/nonexistent/tokend-secrets";
-  absl::StatusOr<ParsedCommandLine> parsed = ParseCommandLine(
-      {}, [this](const char* name) -> const char* {
+  absl::StatusOr<ParsedCommandLine> parsed =
+      ParseCommandLine({}, [this](const char* name) -> const char* {
         auto it = env_.find(name);
         return it == env_.end() ? nullptr : it->second.c_str();
       });
@@ -123,10 +124,10 @@ TEST_F(ConfigTest, HelpAndVersion) {
   EXPECT_EQ(Parse({"--help"})->action, ParsedCommandLine::Action::kHelp);
   EXPECT_EQ(Parse({"--version"})->action, ParsedCommandLine::Action::kVersion);
   std::string usage = Usage();
-  for (const char* flag : {"--listen", "--metrics-listen", "--secrets-dir", "--authority-host",
-                           "--audiences", "--allowed-tenants", "--clock-skew", "--log-level",
-                           "--shutdown-grace", "--tls-cert-file", "--tls-key-file",
-                           "--tls-client-ca-file", "--socket-mode", "TOKEND_SECRETS_DIR"}) {
+  for (const char* flag :
+       {"--listen", "--metrics-listen", "--secrets-dir", "--authority-host", "--audiences",
+        "--allowed-tenants", "--clock-skew", "--log-level", "--shutdown-grace", "--tls-cert-file",
+        "--tls-key-file", "--tls-client-ca-file", "--socket-mode", "TOKEND_SECRETS_DIR"}) {
     EXPECT_THAT(usage, HasSubstr(flag));
   }
 }

@@ -9,8 +9,8 @@
 namespace tokend {
 namespace {
 
-using ::testing::Not;
 using testing::IsOk;
+using ::testing::Not;
 
 TEST(ListenAddressTest, UnixSockets) {
   for (const char* in : {"unix:///run/tokend/tokend.sock", "unix:/run/tokend/tokend.sock"}) {

@@ -11,8 +11,8 @@ namespace tokend {
 namespace {
 
 using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::IsOk;
+using ::testing::Not;
 using testing::StatusIs;
 
 constexpr char kClientId[] = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa";
@@ -104,8 +104,8 @@ TEST(ConsentUrlTest, RejectsBadRequestsNamingTheField) {
       {"tenant that is one label", Request(ConsentKind::kV1Consent, "contoso"), "tenant_id"},
       {"tenant GUID too short",
        Request(ConsentKind::kV1Consent, "11111111-2222-3333-4444-55555555555"), "tenant_id"},
-      {"common for v2", Request(ConsentKind::kV2AdminConsent, "common", "", "", {"api://a/.default"}),
-       "tenant_id"},
+      {"common for v2",
+       Request(ConsentKind::kV2AdminConsent, "common", "", "", {"api://a/.default"}), "tenant_id"},
       {"relative redirect", Request(ConsentKind::kV1Consent, "", "/callback"), "redirect_uri"},
       {"http redirect to a public host",
        Request(ConsentKind::kV1Consent, "", "http://app.example.com/cb"), "redirect_uri"},
@@ -126,14 +126,13 @@ TEST(ConsentUrlTest, RejectsBadRequestsNamingTheField) {
        Request(ConsentKind::kV2AdminConsent, kTenant, "", "", {"a b"}), "scopes"},
       {"v1 with scopes", Request(ConsentKind::kV1Consent, kTenant, "", "", {"api://a/.default"}),
        "scopes"},
-      {"state too long", Request(ConsentKind::kV1Consent, "", "", std::string(5000, 'x')),
-       "state"},
+      {"state too long", Request(ConsentKind::kV1Consent, "", "", std::string(5000, 'x')), "state"},
   };
   for (const BadCase& c : cases) {
     SCOPED_TRACE(c.name);
     absl::StatusOr<std::string> url = BuildConsentUrl(c.request, kClientId, kAuthority);
-    EXPECT_THAT(url, StatusIs(absl::StatusCode::kInvalidArgument,
-                              HasSubstr(std::string(c.field) + ":")));
+    EXPECT_THAT(
+        url, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(std::string(c.field) + ":")));
   }
 }
 
@@ -146,11 +145,12 @@ TEST(ConsentUrlTest, ErrorsDoNotQuoteTheRejectedValue) {
 }
 
 TEST(ConsentUrlTest, AcceptsLoopbackHttpRedirects) {
-  for (const char* redirect : {"http://localhost/cb", "http://127.0.0.1:8400/", "http://[::1]:80/x"}) {
+  for (const char* redirect :
+       {"http://localhost/cb", "http://127.0.0.1:8400/", "http://[::1]:80/x"}) {
     SCOPED_TRACE(redirect);
-    EXPECT_THAT(BuildConsentUrl(Request(ConsentKind::kV1Consent, "", redirect), kClientId,
-                                kAuthority),
-                IsOk());
+    EXPECT_THAT(
+        BuildConsentUrl(Request(ConsentKind::kV1Consent, "", redirect), kClientId, kAuthority),
+        IsOk());
   }
 }
 

@@ -13,9 +13,9 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-using ::testing::UnorderedElementsAre;
 using testing::IsOk;
 using testing::StatusIs;
+using ::testing::UnorderedElementsAre;
 
 std::shared_ptr<const Credential> MakeCredential(const std::string& name,
                                                  const std::string& version) {
@@ -64,14 +64,13 @@ TEST_F(CredentialStoreTest, EmptyNameSelectsDefaultAmongSeveral) {
 
 TEST_F(CredentialStoreTest, EmptyNameIsAmbiguousAmongSeveral) {
   Apply({{"a", "v1"}, {"b", "v1"}});
-  EXPECT_THAT(store_.Find(""), StatusIs(absl::StatusCode::kInvalidArgument,
-                                        HasSubstr("credential: required")));
+  EXPECT_THAT(store_.Find(""),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("credential: required")));
 }
 
 TEST_F(CredentialStoreTest, UnknownNameIsNotFoundAndListsTheKnownOnes) {
   Apply({{"a", "v1"}});
-  EXPECT_THAT(store_.Find("zzz"),
-              StatusIs(absl::StatusCode::kNotFound, HasSubstr("(known: a)")));
+  EXPECT_THAT(store_.Find("zzz"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("(known: a)")));
 }
 
 TEST_F(CredentialStoreTest, ImplausibleNameIsRejectedWithoutEcho) {
@@ -98,7 +97,8 @@ TEST_F(CredentialStoreTest, BrokenUpdateKeepsTheLastGoodVersion) {
   ASSERT_EQ(states.size(), 1u);
   EXPECT_TRUE(states[0].usable);
   EXPECT_EQ(states[0].version, "v1");
-  EXPECT_THAT(states[0].last_error, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("GUID")));
+  EXPECT_THAT(states[0].last_error,
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("GUID")));
   // A good update afterwards replaces it and clears the error.
   Apply({{"mde", "v2"}});
   EXPECT_EQ(VersionOf("mde"), "v2");

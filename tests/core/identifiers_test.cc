@@ -76,10 +76,10 @@ TEST(IdentifiersTest, AuthorityHostsAreNormalised) {
 
 TEST(IdentifiersTest, AuthorityHostsRejected) {
   const char* cases[] = {
-      "login.microsoftonline.com",          // No scheme.
-      "http://login.microsoftonline.com",   // Plain http, not loopback.
-      "ftp://login.microsoftonline.com",    // Other scheme.
-      "https://",                           // No host.
+      "login.microsoftonline.com",         // No scheme.
+      "http://login.microsoftonline.com",  // Plain http, not loopback.
+      "ftp://login.microsoftonline.com",   // Other scheme.
+      "https://",                          // No host.
       "https://login.microsoftonline.com?x=1",
       "https://login.microsoftonline.com#f",
       "https://user@login.microsoftonline.com",

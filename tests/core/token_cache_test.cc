@@ -36,8 +36,8 @@ std::shared_ptr<const Credential> MakeCredential(const std::string& secret,
 }
 
 std::string TokenBody(const std::string& token, int expires_in, int refresh_in = 0) {
-  return absl::StrCat(R"({"token_type":"Bearer","access_token":")", token,
-                      R"(","expires_in":)", expires_in,
+  return absl::StrCat(R"({"token_type":"Bearer","access_token":")", token, R"(","expires_in":)",
+                      expires_in,
                       refresh_in > 0 ? absl::StrCat(R"(,"refresh_in":)", refresh_in) : "", "}");
 }
 
@@ -56,7 +56,9 @@ struct Result {
     return std::string((*value)->token->value.Reveal());
   }
   bool from_cache() const { return value.has_value() && value->ok() && (*value)->from_cache; }
-  absl::Status status() const { return value.has_value() ? value->status() : absl::UnknownError("pending"); }
+  absl::Status status() const {
+    return value.has_value() ? value->status() : absl::UnknownError("pending");
+  }
 };
 
 class TokenCacheTest : public ::testing::Test {
@@ -232,7 +234,8 @@ TEST_F(TokenCacheTest, BackoffIsBoundedAndJittered) {
     absl::Duration previous = absl::ZeroDuration();
     for (int attempt = 1; attempt < 12; ++attempt) {
       absl::Duration wait = runner_.NextDue() - clock_.TimeNow();
-      absl::Duration base = std::min(absl::Milliseconds(500) * (1 << (attempt - 1)), absl::Seconds(30));
+      absl::Duration base =
+          std::min(absl::Milliseconds(500) * (1 << (attempt - 1)), absl::Seconds(30));
       EXPECT_GE(wait, base / 2) << attempt;
       EXPECT_LE(wait, base) << attempt;
       EXPECT_GE(wait, previous / 2);
@@ -285,7 +288,8 @@ TEST_F(TokenCacheTest, RejectionIsRememberedBriefly) {
   http_.Push(401, R"({"error":"invalid_client","error_codes":[7000215]})");
   auto r = Get(Request());
   runner_.RunUntilIdle();
-  EXPECT_THAT(r->status(), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("AADSTS7000215")));
+  EXPECT_THAT(r->status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("AADSTS7000215")));
   for (int i = 0; i < 100; ++i) {
     auto again = Get(Request());
     ASSERT_TRUE(again->done());

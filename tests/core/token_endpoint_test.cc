@@ -14,8 +14,8 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::IsOk;
+using ::testing::Not;
 using testing::StatusIs;
 
 const absl::Time kNow = absl::FromUnixSeconds(1800000000);
@@ -45,16 +45,17 @@ TEST(TokenEndpointTest, V2RequestUsesScopeAndTheTenantPath) {
             "grant_type=client_credentials&client_id=aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa&scope="
             "https%3A%2F%2Fapi.securitycenter.microsoft.com%2F.default&client_secret=s3cr3t%2B%2F"
             "%3D%26~");
-  EXPECT_THAT(r.headers, ::testing::Contains(::testing::Pair(
-                             "Content-Type", "application/x-www-form-urlencoded")));
+  EXPECT_THAT(r.headers, ::testing::Contains(
+                             ::testing::Pair("Content-Type", "application/x-www-form-urlencoded")));
 }
 
 TEST(TokenEndpointTest, V1RequestUsesResource) {
   TokenTarget target{{}, "https://api.securitycenter.windows.com"};
-  HttpRequest r = BuildTokenRequest(SecretCredential(), "http://127.0.0.1:1", "t.example",
-                                    target, absl::Seconds(1));
+  HttpRequest r = BuildTokenRequest(SecretCredential(), "http://127.0.0.1:1", "t.example", target,
+                                    absl::Seconds(1));
   EXPECT_EQ(r.url, "http://127.0.0.1:1/t.example/oauth2/token");
-  EXPECT_THAT(r.body.Reveal(), HasSubstr("&resource=https%3A%2F%2Fapi.securitycenter.windows.com&"));
+  EXPECT_THAT(r.body.Reveal(),
+              HasSubstr("&resource=https%3A%2F%2Fapi.securitycenter.windows.com&"));
 }
 
 TEST(TokenEndpointTest, TargetsAreValidated) {
@@ -125,7 +126,8 @@ TEST(TokenEndpointTest, HostileOrBrokenRepliesAreTransientErrors) {
   };
   for (const char* body : cases) {
     SCOPED_TRACE(body);
-    EXPECT_THAT(ParseTokenResponse(body, kNow), StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
+    EXPECT_THAT(ParseTokenResponse(body, kNow),
+                StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
   }
   EXPECT_THAT(ParseTokenResponse(std::string(100000, ' '), kNow),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("too large")));
@@ -201,7 +203,8 @@ TEST(TokenEndpointTest, ClassifiesEveryAadstsCodeOfEntraMd) {
 TEST(TokenEndpointTest, CodeFromTheDescriptionWhenErrorCodesIsMissing) {
   HttpResponse r;
   r.status = 401;
-  r.body = R"({"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret"})";
+  r.body =
+      R"({"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret"})";
   absl::Status s = ClassifyTokenError(r, kNow);
   EXPECT_EQ(GetErrorDetails(s)->reason, "AADSTS7000215");
 }

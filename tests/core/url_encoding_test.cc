@@ -7,8 +7,8 @@
 namespace tokend {
 namespace {
 
-using ::testing::Not;
 using testing::IsOk;
+using ::testing::Not;
 
 TEST(UrlEncodingTest, PercentEncodeKeepsOnlyUnreserved) {
   EXPECT_EQ(PercentEncode("AZaz09-._~"), "AZaz09-._~");
@@ -41,9 +41,10 @@ TEST(UrlEncodingTest, ParsesHttpUrls) {
 }
 
 TEST(UrlEncodingTest, RejectsWhatIsNotAnAbsoluteHttpUrl) {
-  for (const char* bad : {"", "/relative", "example.com", "mailto:a@b.c", "file:///etc/passwd",
-                          "https://", "https://a.com#x", "https://u@a.com", "https://a.com:x",
-                          "https://[::1", "https://a.com:0", "https://a .com", "https://a.com/\n"}) {
+  for (const char* bad :
+       {"", "/relative", "example.com", "mailto:a@b.c", "file:///etc/passwd", "https://",
+        "https://a.com#x", "https://u@a.com", "https://a.com:x", "https://[::1", "https://a.com:0",
+        "https://a .com", "https://a.com/\n"}) {
     SCOPED_TRACE(bad);
     EXPECT_THAT(ParseHttpUrl(bad), Not(IsOk()));
   }

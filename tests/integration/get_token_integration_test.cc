@@ -29,8 +29,8 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::IsOk;
+using ::testing::Not;
 using testing::Process;
 using testing::StatusIs;
 
@@ -75,10 +75,9 @@ class GetTokenTest : public ::testing::Test {
   }
 
   void StartTokend(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {TOKEND_BIN, "--secrets-dir=" + dir_ + "/secrets",
-                                     "--listen=unix://" + socket_,
-                                     "--authority-host=" + idp_->listening_url(),
-                                     "--shutdown-grace=10s"};
+    std::vector<std::string> args = {
+        TOKEND_BIN, "--secrets-dir=" + dir_ + "/secrets", "--listen=unix://" + socket_,
+        "--authority-host=" + idp_->listening_url(), "--shutdown-grace=10s"};
     args.insert(args.end(), extra.begin(), extra.end());
     absl::StatusOr<std::unique_ptr<Process>> p = Process::Start(args, dir_);
     ASSERT_THAT(p, IsOk());
@@ -179,7 +178,8 @@ TEST_F(GetTokenTest, CachedTokenIsServedWhileTheProviderFails) {
     EXPECT_TRUE(token->from_cache());
   }
   // A token nobody has yet cannot be had: UNAVAILABLE after the retries.
-  EXPECT_THAT(client_->GetToken(Scope()), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("HTTP 503")));
+  EXPECT_THAT(client_->GetToken(Scope()),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("HTTP 503")));
 }
 
 TEST_F(GetTokenTest, ThrottlingStormMakesABoundedNumberOfRequests) {
@@ -204,7 +204,8 @@ TEST_F(GetTokenTest, ThrottlingStormMakesABoundedNumberOfRequests) {
 }
 
 TEST_F(GetTokenTest, WrongSecretIsFailedPreconditionAndNeverLogged) {
-  ASSERT_THAT(testing::UpdateSecretVolume(dir_ + "/secrets/mde", Files("wrong-secret-Qx7")), IsOk());
+  ASSERT_THAT(testing::UpdateSecretVolume(dir_ + "/secrets/mde", Files("wrong-secret-Qx7")),
+              IsOk());
   StartTokend();
   absl::StatusOr<v1::GetTokenResponse> token = client_->GetToken(Resource());
   EXPECT_THAT(token, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("AADSTS7000215")));
@@ -233,7 +234,8 @@ TEST_F(GetTokenTest, AppMissingFromTenantCarriesTheConsentLink) {
   // After the administrator consents, the same call works (once the rejection has lapsed).
   ASSERT_THAT(idp_->directory().SetPresentInTenant(kClientId, kOtherTenant, true), IsOk());
   request.set_force_refresh(true);
-  EXPECT_THAT(client_->GetToken(request), StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::_));
+  EXPECT_THAT(client_->GetToken(request),
+              StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::_));
 }
 
 TEST_F(GetTokenTest, TokenctlGetTokenAndWatch) {
@@ -245,9 +247,9 @@ TEST_F(GetTokenTest, TokenctlGetTokenAndWatch) {
   EXPECT_THAT(token["access_token"].get<std::string>(), ::testing::StartsWith("eyJ"));
   EXPECT_EQ(token["roles"], nlohmann::json::array({"Test.Read"}));
   EXPECT_EQ(token["tenant_id"], kTenant);
-  r = testing::Run({TOKENCTL_BIN, "--addr=unix://" + socket_, "watch", "--resource", kDefender,
-                    "--count=1"},
-                   dir_);
+  r = testing::Run(
+      {TOKENCTL_BIN, "--addr=unix://" + socket_, "watch", "--resource", kDefender, "--count=1"},
+      dir_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out)["roles"].size(), 3u);
   r = testing::Run({TOKENCTL_BIN, "--addr=unix://" + socket_, "get-token"}, dir_);
@@ -262,8 +264,7 @@ TEST_F(GetTokenTest, SigtermDuringASlowCallLetsItFinish) {
   std::thread call([&] { result = client_->GetToken(Resource()); });
   // Wait until the request is at the provider, then ask tokend to stop.
   absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (absl::Now() < deadline &&
-         !absl::StrContains(tokend_->Stderr(), "draining") &&
+  while (absl::Now() < deadline && !absl::StrContains(tokend_->Stderr(), "draining") &&
          idp_->counters().ToJson()["token_requests"].get<int64_t>() == 0) {
     absl::SleepFor(absl::Milliseconds(5));
   }

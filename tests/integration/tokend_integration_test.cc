@@ -23,6 +23,8 @@
 #include "absl/synchronization/mutex.h"
 #include "client/token_client.h"
 #include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/integration/process.h"
@@ -32,9 +34,9 @@ namespace tokend {
 namespace {
 
 using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::IsOk;
 using testing::IsOkAndHolds;
+using ::testing::Not;
 using testing::Process;
 using testing::StatusIs;
 
@@ -85,8 +87,7 @@ class TokendTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<Process>> p = Process::Start(TokendArgs(extra), dir_);
     EXPECT_THAT(p, IsOk());
     if (!p.ok()) return nullptr;
-    EXPECT_TRUE((*p)->WaitForStderr(ready, absl::Seconds(20)))
-        << (*p)->Stderr();
+    EXPECT_TRUE((*p)->WaitForStderr(ready, absl::Seconds(20))) << (*p)->Stderr();
     return std::move(*p);
   }
 
@@ -125,10 +126,8 @@ TEST_F(TokendTest, ServesHealthAndConsentOverUnixSocketAndTcp) {
     SCOPED_TRACE(address);
     std::unique_ptr<TokenClient> client = Client(address);
     EXPECT_THAT(client->Health(), IsOkAndHolds(HealthStatus::kServing));
-    EXPECT_THAT(client->Health("tokend.v1.TokenService"),
-                IsOkAndHolds(HealthStatus::kServing));
-    EXPECT_THAT(client->Health("no.such.Service"),
-                IsOkAndHolds(HealthStatus::kServiceUnknown));
+    EXPECT_THAT(client->Health("tokend.v1.TokenService"), IsOkAndHolds(HealthStatus::kServing));
+    EXPECT_THAT(client->Health("no.such.Service"), IsOkAndHolds(HealthStatus::kServiceUnknown));
     v1::ConsentUrlRequest request;
     EXPECT_THAT(client->ConsentUrl(request), IsOkAndHolds(std::string(kSeedLink)));
     request.set_kind(v1::CONSENT_KIND_V2_ADMIN_CONSENT);
@@ -138,6 +137,51 @@ TEST_F(TokendTest, ServesHealthAndConsentOverUnixSocketAndTcp) {
     EXPECT_THAT(client->ConsentUrl(request),
                 StatusIs(absl::StatusCode::kNotFound, HasSubstr("other")));
   }
+}
+
+// Server reflection, called the way grpcurl does (list services), with hand-encoded messages:
+// ServerReflectionRequest{list_services: ""} is field 7, and the answer's ServiceResponse
+// names are plain strings in the reply.
+TEST_F(TokendTest, ServerReflectionListsTheServices) {
+  tokend_ = StartTokend();
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateChannel("unix://" + socket_, grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto call = stub.PrepareCall(
+      &context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  void* tag;
+  bool ok;
+  auto next = [&](intptr_t want) {
+    EXPECT_TRUE(cq.Next(&tag, &ok));
+    EXPECT_EQ(reinterpret_cast<intptr_t>(tag), want);
+    return ok;
+  };
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(next(1));
+  const char kListServices[] = {0x3a, 0x00};
+  grpc::Slice slice(kListServices, sizeof(kListServices));
+  grpc::ByteBuffer request(&slice, 1);
+  call->Write(request, reinterpret_cast<void*>(2));
+  ASSERT_TRUE(next(2));
+  grpc::ByteBuffer reply;
+  call->Read(&reply, reinterpret_cast<void*>(3));
+  ASSERT_TRUE(next(3));
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(reply.Dump(&slices).ok());
+  std::string bytes;
+  for (const grpc::Slice& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  EXPECT_THAT(bytes, HasSubstr("tokend.v1.TokenService"));
+  EXPECT_THAT(bytes, HasSubstr("grpc.health.v1.Health"));
+  call->WritesDone(reinterpret_cast<void*>(4));
+  next(4);
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(5));
+  next(5);
+  EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
 TEST_F(TokendTest, UnixSocketHasMode0660AndIsRemovedOnExit) {
@@ -180,7 +224,8 @@ TEST_F(TokendTest, SecondTokendOnTheSameSocketFailsClearly) {
       Process::Start({TOKEND_BIN, "--secrets-dir=" + secrets_, "--listen=unix://" + socket_}, dir_);
   ASSERT_THAT(second, IsOk());
   EXPECT_THAT((*second)->Wait(absl::Seconds(20)), IsOkAndHolds(1));
-  EXPECT_THAT((*second)->Stderr(), HasSubstr("another tokend is already serving on unix:" + socket_));
+  EXPECT_THAT((*second)->Stderr(),
+              HasSubstr("another tokend is already serving on unix:" + socket_));
   // The first one still owns the socket.
   EXPECT_THAT(Client("unix://" + socket_)->Health(), IsOkAndHolds(HealthStatus::kServing));
 }
@@ -195,10 +240,10 @@ TEST_F(TokendTest, TokenctlConsentUrlAndHealth) {
   ASSERT_EQ(seed.exit_code, 0) << seed.err;
   EXPECT_EQ(nlohmann::json::parse(seed.out)["url"], kSeedLink);
 
-  testing::RunResult v2 = Tokenctl({"consent-url", "--kind=v2-admin-consent", "--tenant",
-                                    "contoso.onmicrosoft.com", "--scope",
-                                    "https://api.securitycenter.microsoft.com/.default",
-                                    "--redirect-uri=https://portal.azure.com", "--state=s1"});
+  testing::RunResult v2 =
+      Tokenctl({"consent-url", "--kind=v2-admin-consent", "--tenant", "contoso.onmicrosoft.com",
+                "--scope", "https://api.securitycenter.microsoft.com/.default",
+                "--redirect-uri=https://portal.azure.com", "--state=s1"});
   ASSERT_EQ(v2.exit_code, 0) << v2.err;
   EXPECT_EQ(nlohmann::json::parse(v2.out)["url"],
             "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0/adminconsent?"
@@ -336,8 +381,7 @@ TEST_F(TokendTest, NotServingWithoutAnyUsableCredential) {
   std::filesystem::remove_all(secrets_ + "/mde");
   std::filesystem::create_directories(secrets_);
   tokend_ = StartTokend({}, "no usable credential");
-  EXPECT_THAT(Client("unix://" + socket_)->Health(),
-              IsOkAndHolds(HealthStatus::kNotServing));
+  EXPECT_THAT(Client("unix://" + socket_)->Health(), IsOkAndHolds(HealthStatus::kNotServing));
   testing::RunResult health = Tokenctl({"health"});
   EXPECT_EQ(health.exit_code, 1);
   EXPECT_EQ(nlohmann::json::parse(health.out)["status"], "NOT_SERVING");

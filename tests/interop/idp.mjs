@@ -5,11 +5,13 @@
 //   POST /{tenant}/oauth2/v2.0/token   the v2 token endpoint (scope=...)
 //   POST /{tenant}/oauth2/token        the v1 token endpoint (resource=...)
 //   GET  /jwks                         the signing keys (one RS256 key)
-// for the one tenant INTEROP_TENANT_ID. Both token paths are the library's single token route,
-// declared with an optional path segment (Express 5 syntax: "oauth2{/v2.0}/token").
+// for one tenant, named by its GUID or its domain (any other: 400 AADSTS90002, as Entra). Both
+// token paths are the library's single token route, declared with a path parameter and an
+// optional segment (Express 5 syntax: "/:tenant/oauth2{/v2.0}/token").
 //
 // Environment:
 //   INTEROP_TENANT_ID      the tenant (default 11111111-1111-1111-1111-111111111111)
+//   INTEROP_TENANT_DOMAIN  its domain (default interop-test.onmicrosoft.com)
 //   INTEROP_CLIENT_ID      the only client id accepted (required)
 //   INTEROP_CLIENT_SECRET  its secret (required); never printed
 //   INTEROP_MODE           "" (Entra v2 shape: numbers), "strings" (Entra v1 shape: expires_in,
@@ -26,6 +28,7 @@ import process from 'node:process';
 import { OAuth2Server } from 'oauth2-mock-server';
 
 const tenantId = process.env.INTEROP_TENANT_ID || '11111111-1111-1111-1111-111111111111';
+const tenantDomain = process.env.INTEROP_TENANT_DOMAIN || 'interop-test.onmicrosoft.com';
 const clientId = process.env.INTEROP_CLIENT_ID;
 const clientSecret = process.env.INTEROP_CLIENT_SECRET;
 const mode = process.env.INTEROP_MODE || '';
@@ -41,7 +44,7 @@ if (!['', 'strings', 'error'].includes(mode)) {
 }
 
 const server = new OAuth2Server(undefined, undefined, {
-  endpoints: { token: `/${tenantId}/oauth2{/v2.0}/token` },
+  endpoints: { token: '/:tenant/oauth2{/v2.0}/token' },
 });
 await server.issuer.keys.generate('RS256');
 
@@ -109,6 +112,10 @@ server.service.on('beforeResponse', (response, req) => {
       'Invalid client secret provided. Ensure the secret being sent in the request is the ' +
       'client secret value, not the client secret ID, for a secret added to app ' +
       `'${body.client_id}'.`);
+  } else if (![tenantId, tenantDomain].includes(req.params.tenant)) {
+    answer = entraError(400, 'invalid_request', 90002,
+      `Tenant '${req.params.tenant}' not found. Check to make sure you have the correct tenant ` +
+      'ID and are signing into the correct cloud.');
   } else if (body.grant_type !== 'client_credentials') {
     answer = entraError(400, 'unsupported_grant_type', 70003,
       'The app requested an unsupported grant type.');
@@ -160,6 +167,7 @@ server.service.on('beforeResponse', (response, req) => {
   console.error(JSON.stringify({
     event: 'token_request',
     path: req.path,
+    tenant: req.params.tenant,
     version: v2 ? 'v2' : 'v1',
     mode,
     grant_type: body.grant_type,

@@ -36,6 +36,8 @@ if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number);
 fi
 
 TENANT=11111111-1111-1111-1111-111111111111
+TENANT_DOMAIN=interop-test.onmicrosoft.com
+UNKNOWN_TENANT=55555555-5555-5555-5555-555555555555
 CLIENT_ID=33333333-3333-3333-3333-333333333333
 UNKNOWN_CLIENT_ID=44444444-4444-4444-4444-444444444444
 SCOPE=https://api.securitycenter.microsoft.com/.default
@@ -71,9 +73,9 @@ stop_pid() {  # stop_pid PID: SIGTERM, then SIGKILL after 10 s; its exit status 
   wait "$pid" 2>/dev/null || STOP_RC=$?
 }
 
-dump_logs() {
+dump_logs() {  # tokend's and the IdP's output (each check prints what it expected and got).
   local f
-  for f in "$LOGS"/*; do
+  for f in "$LOGS"/tokend-* "$LOGS"/idp-*; do
     [[ -s $f ]] || continue
     echo "----- ${f#"$WORK"/} (last 40 lines)"
     tail -n 40 "$f"
@@ -144,8 +146,10 @@ APP=$WORK/app
 mkdir -p "$APP"
 cp "$HERE/package.json" "$HERE/package-lock.json" "$HERE/idp.mjs" "$HERE/verify_token.mjs" "$APP/"
 echo "interop: npm ci (oauth2-mock-server) in $APP"
+TIMEOUT=()
+if command -v timeout >/dev/null 2>&1; then TIMEOUT=(timeout 240); fi
 npm_rc=0
-(cd "$APP" && timeout 240 npm ci --no-audit --no-fund --no-update-notifier --ignore-scripts \
+(cd "$APP" && "${TIMEOUT[@]}" npm ci --no-audit --no-fund --no-update-notifier --ignore-scripts \
   --prefer-offline --fetch-timeout=30000 --fetch-retries=1 >"$WORK/npm.log" 2>&1) || npm_rc=$?
 if [[ $npm_rc -ne 0 ]]; then
   if [[ $npm_rc -eq 124 ]] ||
@@ -166,22 +170,24 @@ echo "interop: oauth2-mock-server $(node -p 'require(process.argv[1]).version' \
 
 # ---------------------------------------------------------------- credentials, as Secrets mount
 SECRETS=$WORK/secrets
-write_credential() {  # write_credential NAME CLIENT_ID SECRET
+write_credential() {  # write_credential NAME TENANT CLIENT_ID SECRET
   mkdir -p "$SECRETS/$1"
-  printf '%s' "$TENANT" >"$SECRETS/$1/tenant-id"
-  printf '%s' "$2" >"$SECRETS/$1/client-id"
-  printf '%s' "$3" >"$SECRETS/$1/client-secret"
+  printf '%s' "$2" >"$SECRETS/$1/tenant-id"
+  printf '%s' "$3" >"$SECRETS/$1/client-id"
+  printf '%s' "$4" >"$SECRETS/$1/client-secret"
   chmod 0600 "$SECRETS/$1"/*
 }
-write_credential interop "$CLIENT_ID" "$GOOD_SECRET"
-write_credential wrong-secret "$CLIENT_ID" "$BAD_SECRET"
-write_credential unknown-app "$UNKNOWN_CLIENT_ID" "$GOOD_SECRET"
+write_credential interop "$TENANT" "$CLIENT_ID" "$GOOD_SECRET"
+write_credential wrong-secret "$TENANT" "$CLIENT_ID" "$BAD_SECRET"
+write_credential unknown-app "$TENANT" "$UNKNOWN_CLIENT_ID" "$GOOD_SECRET"
+write_credential by-domain "$TENANT_DOMAIN" "$CLIENT_ID" "$GOOD_SECRET"
+write_credential unknown-tenant "$UNKNOWN_TENANT" "$CLIENT_ID" "$GOOD_SECRET"
 
 # ---------------------------------------------------------------- processes
 IDP_URL=""
 ADDR=""
 start_idp() {  # start_idp PHASE MODE
-  INTEROP_TENANT_ID=$TENANT INTEROP_CLIENT_ID=$CLIENT_ID INTEROP_CLIENT_SECRET=$GOOD_SECRET \
+  INTEROP_TENANT_ID=$TENANT INTEROP_TENANT_DOMAIN=$TENANT_DOMAIN INTEROP_CLIENT_ID=$CLIENT_ID INTEROP_CLIENT_SECRET=$GOOD_SECRET \
     INTEROP_MODE=$2 node "$APP/idp.mjs" >"$LOGS/idp-$1.out" 2>"$LOGS/idp-$1.err" &
   IDP_PID=$!
   local i
@@ -246,7 +252,7 @@ expect_token() {
 }
 
 # ================================================================ phase 1: Entra v2/v1 shapes
-P=default
+P="default"
 start_idp $P ""
 echo "interop: [$P] oauth2-mock-server at $IDP_URL"
 check "[$P] tokend starts against the IdP and reports SERVING" start_tokend $P
@@ -306,10 +312,23 @@ check "[$P] app not in tenant: exit 3, FAILED_PRECONDITION, AADSTS700016" \
   '3:["FAILED_PRECONDITION","AADSTS700016"]'
 check "[$P] app not in tenant: the error carries a consent link for that app" \
   eq "$(jget "$(out unknown-app)" 'String(j.error.consent_url ?? "").includes("client_id='"$UNKNOWN_CLIENT_ID"'")')" true
+
+ctl unknown-tenant get-token --credential unknown-tenant --scope "$SCOPE"
+check "[$P] unknown tenant: exit 3, FAILED_PRECONDITION, AADSTS90002" \
+  eq "$RC:$(jget "$(out unknown-tenant)" '[j.error.code, j.error.reason]')" \
+  '3:["FAILED_PRECONDITION","AADSTS90002"]'
+
+# A credential naming its tenant by domain: tenant_id must be the token's tid (the GUID).
+ctl by-domain get-token --credential by-domain --scope "$SCOPE"
+check "[$P] tenant by domain: exit 0, tenant_id is the tid GUID, not the domain" \
+  eq "$RC:$(jget "$(out by-domain)" 'j.tenant_id')" "0:$TENANT"
+check "[$P] tenant by domain: IdP saw /$TENANT_DOMAIN/oauth2/v2.0/token" \
+  eq "$(idp_log $P 'r.tenant === "'"$TENANT_DOMAIN"'"' 'rows.map((r) => [r.path, r.status])')" \
+  "[[\"/$TENANT_DOMAIN/oauth2/v2.0/token\",200]]"
 stop_phase $P
 
 # ================================================================ phase 2: numbers as strings
-P=strings
+P="strings"
 start_idp $P strings
 echo "interop: [$P] oauth2-mock-server at $IDP_URL (expires_in etc. as numeric strings)"
 check "[$P] tokend starts against the IdP and reports SERVING" start_tokend $P
@@ -320,13 +339,14 @@ check "[$P] s-v2: the token verifies with jose" verify_jwt s-v2 "$RESOURCE" 2.0
 t0=$(date +%s)
 ctl s-v1 get-token --credential interop --resource "$RESOURCE"
 expect_token s-v1 $P "$t0"
+check "[$P] s-v1: the token verifies with jose" verify_jwt s-v1 "$RESOURCE" 1.0
 check "[$P] the IdP answered 200 with string numbers to both requests" \
   eq "$(idp_log $P 'true' 'rows.map((r) => [r.version, r.mode, r.status])')" \
   '[["v2","strings",200],["v1","strings",200]]'
 stop_phase $P
 
 # ================================================================ phase 3: the IdP rejects all
-P=error
+P="error"
 start_idp $P error
 echo "interop: [$P] oauth2-mock-server at $IDP_URL (every token request: 401 invalid_client)"
 check "[$P] tokend starts against the IdP and reports SERVING" start_tokend $P

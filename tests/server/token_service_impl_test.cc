@@ -189,10 +189,9 @@ TEST_F(TokenServiceImplTest, RejectionCarriesTheAadstsCodeAndTheConsentLink) {
   EXPECT_EQ(details.error, "unauthorized_client");
   EXPECT_EQ(details.trace_id, "0d9d6b1c-1c36-4f6a-9c71-7c1b1f1a0000");
   EXPECT_EQ(details.correlation_id, "5f1c2a3b-0000-4c0e-8f2e-111111111111");
-  EXPECT_EQ(details.consent_url,
-            absl::StrCat("https://login.microsoftonline.com/", kTenant,
-                         "/oauth2/authorize?prompt=admin_consent&client_id=", kClientId,
-                         "&response_type=code"));
+  EXPECT_EQ(details.consent_url, absl::StrCat("https://login.microsoftonline.com/", kTenant,
+                                              "/oauth2/authorize?prompt=admin_consent&client_id=",
+                                              kClientId, "&response_type=code"));
 }
 
 TEST_F(TokenServiceImplTest, ThrottlingIsUnavailableWithRetryInfo) {
@@ -256,8 +255,9 @@ TEST_F(TokenServiceImplTest, AuthorityHostFollowsTheCredential) {
   request.add_scopes("https://api-gov.securitycenter.microsoft.us/.default");
   std::string url;
   ASSERT_TRUE(Consent(request, &url).ok());
-  EXPECT_THAT(url, StartsWith("https://login.microsoftonline.us/fabrikam.onmicrosoft.us/v2.0/"
-                              "adminconsent?client_id=aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa&scope="));
+  EXPECT_THAT(url,
+              StartsWith("https://login.microsoftonline.us/fabrikam.onmicrosoft.us/v2.0/"
+                         "adminconsent?client_id=aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa&scope="));
 }
 
 TEST_F(TokenServiceImplTest, ConsentErrorsMapToStatusCodes) {
@@ -276,8 +276,7 @@ TEST_F(TokenServiceImplTest, ConsentErrorsMapToStatusCodes) {
   };
   const Case cases[] = {
       {"unknown credential", make("nope", 0, ""), grpc::StatusCode::NOT_FOUND, "nope"},
-      {"ambiguous credential", make("", 0, ""), grpc::StatusCode::INVALID_ARGUMENT,
-       "credential:"},
+      {"ambiguous credential", make("", 0, ""), grpc::StatusCode::INVALID_ARGUMENT, "credential:"},
       {"broken credential", make("broken", 0, ""), grpc::StatusCode::FAILED_PRECONDITION,
        "must be a GUID"},
       {"unknown kind", make("mde", 42, ""), grpc::StatusCode::INVALID_ARGUMENT, "kind:"},

@@ -36,7 +36,8 @@ MATCHER_P2(StatusIs, code, message_matcher,
 }
 
 // Matches an OK absl::StatusOr<T> whose value matches `value_matcher`.
-MATCHER_P(IsOkAndHolds, value_matcher, negation ? "is not OK or holds another value" : "is OK and holds the value") {
+MATCHER_P(IsOkAndHolds, value_matcher,
+          negation ? "is not OK or holds another value" : "is OK and holds the value") {
   if (!arg.ok()) {
     *result_listener << "status is " << arg.status();
     return false;
