@@ -19,8 +19,8 @@
 #include <thread>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "service/common/flag_parser.h"
 #include "service/common/logging.h"
 #include "service/config/listen_address.h"
