@@ -101,6 +101,16 @@ absl::StatusOr<v1::GetTokenResponse> TokenClient::GetToken(
   return response;
 }
 
+absl::StatusOr<v1::ValidateTokenResponse> TokenClient::ValidateToken(
+    const v1::ValidateTokenRequest& request) const {
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  v1::ValidateTokenResponse response;
+  grpc::Status status = stub_->ValidateToken(&context, request, &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
 absl::Status TokenClient::WatchToken(
     const v1::GetTokenRequest& request,
     const std::function<bool(const v1::GetTokenResponse&)>& on_token) const {

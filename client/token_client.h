@@ -52,6 +52,10 @@ class TokenClient {
   absl::Status WatchToken(const v1::GetTokenRequest& request,
                           const std::function<bool(const v1::GetTokenResponse&)>& on_token) const;
 
+  // Validates a token. An invalid token is an OK answer with valid() false and the failure.
+  absl::StatusOr<v1::ValidateTokenResponse> ValidateToken(
+      const v1::ValidateTokenRequest& request) const;
+
   // Asks grpc.health.v1.Health/Check for `service` ("" for the server as a whole).
   absl::StatusOr<HealthStatus> Health(const std::string& service = "") const;
 

@@ -20,6 +20,22 @@ cmake -G Ninja -S "$root" -B "$build/thread-safety" -DCMAKE_BUILD_TYPE=None \
   -DTOKEND_THREAD_SAFETY=ON >/dev/null
 cmake --build "$build/thread-safety" -j "$jobs"
 
+step "libFuzzer: the JWT and JWKS/discovery parsers, ${TOKEND_FUZZ_SECONDS:-20}s each"
+cmake -G Ninja -S "$root" -B "$build/fuzz" -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g1" \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DTOKEND_BUILD_TESTS=OFF \
+  -DTOKEND_FUZZ=ON >/dev/null
+cmake --build "$build/fuzz" -j "$jobs" --target jwt_fuzzer jwks_fuzzer
+for target in jwt jwks; do
+  corpus=$(mktemp -d)
+  status=0
+  "$build/fuzz/tests/fuzz/${target}_fuzzer" -max_total_time="${TOKEND_FUZZ_SECONDS:-20}" \
+    -print_final_stats=1 "$corpus" "$root/tests/fuzz/corpus/$target" >"$corpus.log" 2>&1 ||
+    status=$?
+  grep -E "^stat::number_of_executed_units|^Done|ERROR|SUMMARY" "$corpus.log" || true
+  if [ $status -ne 0 ]; then tail -40 "$corpus.log"; exit 1; fi
+  rm -rf "$corpus" "$corpus.log"
+done
+
 step "AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
 # -O1 keeps the sanitizers' reports exact and the build quick; -g1 gives file:line in traces.
 cmake -G Ninja -S "$root" -B "$build/sanitize" -DCMAKE_BUILD_TYPE=None \

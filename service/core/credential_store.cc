@@ -1,6 +1,7 @@
 #include "service/core/credential_store.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -95,6 +96,14 @@ std::vector<CredentialState> CredentialStore::States() const {
   std::vector<CredentialState> out;
   for (auto& [name, state] : states) out.push_back(std::move(state));
   return out;
+}
+
+bool CredentialStore::HasTenant(const std::string& tenant) const {
+  absl::ReaderMutexLock lock(&mu_);
+  for (const auto& [name, credential] : good_) {
+    if (absl::EqualsIgnoreCase(credential->tenant_id, tenant)) return true;
+  }
+  return false;
 }
 
 bool CredentialStore::AnyUsable() const {

@@ -49,6 +49,9 @@ class CredentialStore {
   // True iff at least one credential is usable.
   bool AnyUsable() const;
 
+  // True iff a usable credential's home tenant is `tenant` (compared case-insensitively).
+  bool HasTenant(const std::string& tenant) const;
+
  private:
   mutable absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<const Credential>> good_ ABSL_GUARDED_BY(mu_);

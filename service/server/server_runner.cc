@@ -19,6 +19,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -82,11 +83,25 @@ ServerRunner::ServerRunner(Config config, std::unique_ptr<SecretSource> secrets,
       fetcher_(*http_, clock_, config_.authority_host) {
   runner_ = std::make_unique<ThreadPoolTaskRunner>(clock_, kWorkerThreads);
   cache_ = std::make_unique<TokenCache>(fetcher_, clock_, *runner_);
+  jwks_ = std::make_unique<JwksCache>(*http_, clock_, *runner_, config_.authority_host);
+  TokenValidatorOptions validation;
+  validation.audiences = config_.audiences;
+  validation.clock_skew = config_.clock_skew;
+  validation.tenant_allowed = [this](const std::string& tenant) {
+    if (config_.any_tenant || credentials_.HasTenant(tenant)) return true;
+    for (const std::string& allowed : config_.allowed_tenants) {
+      if (absl::EqualsIgnoreCase(allowed, tenant)) return true;
+    }
+    return false;
+  };
+  // The options were validated with the config (clock skew within bounds), so this holds.
+  validator_ = *TokenValidator::Create(*jwks_, clock_, std::move(validation));
   TokenServiceOptions options;
   options.authority_host = config_.authority_host;
   options.allowed_tenants = config_.allowed_tenants;
   options.any_tenant = config_.any_tenant;
-  service_ = std::make_unique<TokenServiceImpl>(credentials_, *cache_, std::move(options));
+  service_ =
+      std::make_unique<TokenServiceImpl>(credentials_, *cache_, *validator_, std::move(options));
 }
 
 ServerRunner::~ServerRunner() {

@@ -20,10 +20,12 @@
 #include "service/config/config.h"
 #include "service/core/credential_store.h"
 #include "service/core/http_client.h"
+#include "service/core/jwks_cache.h"
 #include "service/core/secret_source.h"
 #include "service/core/task_runner.h"
 #include "service/core/token_cache.h"
 #include "service/core/token_fetcher.h"
+#include "service/core/token_validator.h"
 
 namespace tokend {
 
@@ -73,7 +75,9 @@ class ServerRunner {
   RealClock clock_;
   CredentialStore credentials_;
   TokenFetcher fetcher_;
-  std::unique_ptr<TokenCache> cache_;   // Uses runner_; created after it.
+  std::unique_ptr<TokenCache> cache_;  // Uses runner_; created after it.
+  std::unique_ptr<JwksCache> jwks_;    // Uses runner_; created after it.
+  std::unique_ptr<TokenValidator> validator_;
   std::unique_ptr<TaskRunner> runner_;  // Declared after cache_ so it is destroyed first.
   std::unique_ptr<TokenServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;

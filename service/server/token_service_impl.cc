@@ -52,8 +52,52 @@ v1::GetTokenResponse RenderToken(const CachedToken& token, const std::string& te
 }
 
 TokenServiceImpl::TokenServiceImpl(const CredentialStore& credentials, TokenCache& tokens,
-                                   TokenServiceOptions options)
-    : credentials_(credentials), tokens_(tokens), options_(std::move(options)) {}
+                                   TokenValidator& validator, TokenServiceOptions options)
+    : credentials_(credentials),
+      tokens_(tokens),
+      validator_(validator),
+      options_(std::move(options)) {}
+
+void RenderValidation(const ValidationResult& result, v1::ValidateTokenResponse* response) {
+  response->set_valid(result.valid());
+  // JwtFailure is numbered as tokend.v1.ValidationFailure (kNone = UNSPECIFIED).
+  response->set_failure(static_cast<v1::ValidationFailure>(result.failure));
+  response->set_detail(result.detail);
+  for (const std::string& role : result.missing_roles) response->add_missing_roles(role);
+  if (result.jwt == nullptr) return;
+  const Jwt& jwt = *result.jwt;
+  v1::Claims* claims = response->mutable_claims();
+  claims->set_tenant_id(jwt.tid);
+  claims->set_app_id(!jwt.appid.empty() ? jwt.appid : jwt.azp);
+  claims->set_object_id(jwt.oid);
+  claims->set_issuer(jwt.iss);
+  for (const std::string& aud : jwt.aud) claims->add_audiences(aud);
+  for (const std::string& role : jwt.roles) claims->add_roles(role);
+  claims->set_version(jwt.ver);
+  if (jwt.iat.has_value()) claims->mutable_issued_at()->set_seconds(*jwt.iat);
+  if (jwt.nbf.has_value()) claims->mutable_not_before()->set_seconds(*jwt.nbf);
+  claims->mutable_expires_at()->set_seconds(jwt.exp);
+}
+
+grpc::ServerUnaryReactor* TokenServiceImpl::ValidateToken(grpc::CallbackServerContext* context,
+                                                          const v1::ValidateTokenRequest* request,
+                                                          v1::ValidateTokenResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  ValidationRequest validation;
+  validation.token = request->token();
+  validation.required_roles.assign(request->required_roles().begin(),
+                                   request->required_roles().end());
+  validation.audiences.assign(request->audiences().begin(), request->audiences().end());
+  validator_.Validate(validation, [reactor, response](absl::StatusOr<ValidationResult> result) {
+    if (!result.ok()) {
+      reactor->Finish(ToGrpcStatus(result.status()));
+      return;
+    }
+    RenderValidation(*result, response);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
 
 TokenServiceImpl::~TokenServiceImpl() = default;
 

@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "service/core/credential_store.h"
 #include "service/core/token_cache.h"
+#include "service/core/token_validator.h"
 #include "tokend/v1/tokend.grpc.pb.h"
 
 namespace tokend {
@@ -31,9 +32,9 @@ struct TokenServiceOptions {
 
 class TokenServiceImpl final : public v1::TokenService::CallbackService {
  public:
-  // `credentials` and `tokens` must outlive this object.
+  // `credentials`, `tokens` and `validator` must outlive this object.
   TokenServiceImpl(const CredentialStore& credentials, TokenCache& tokens,
-                   TokenServiceOptions options);
+                   TokenValidator& validator, TokenServiceOptions options);
   ~TokenServiceImpl() override;
 
   grpc::ServerUnaryReactor* GetToken(grpc::CallbackServerContext* context,
@@ -41,6 +42,9 @@ class TokenServiceImpl final : public v1::TokenService::CallbackService {
                                      v1::GetTokenResponse* response) override;
   grpc::ServerWriteReactor<v1::GetTokenResponse>* WatchToken(
       grpc::CallbackServerContext* context, const v1::GetTokenRequest* request) override;
+  grpc::ServerUnaryReactor* ValidateToken(grpc::CallbackServerContext* context,
+                                          const v1::ValidateTokenRequest* request,
+                                          v1::ValidateTokenResponse* response) override;
   grpc::ServerUnaryReactor* ConsentUrl(grpc::CallbackServerContext* context,
                                        const v1::ConsentUrlRequest* request,
                                        v1::ConsentUrlResponse* response) override;
@@ -58,6 +62,7 @@ class TokenServiceImpl final : public v1::TokenService::CallbackService {
   // Constant after construction.
   const CredentialStore& credentials_;
   TokenCache& tokens_;
+  TokenValidator& validator_;
   const TokenServiceOptions options_;
 
   absl::Mutex watches_mu_;
@@ -65,6 +70,9 @@ class TokenServiceImpl final : public v1::TokenService::CallbackService {
   std::map<WatchTokenReactor*, std::function<void()>> watches_ ABSL_GUARDED_BY(watches_mu_);
   bool ending_ ABSL_GUARDED_BY(watches_mu_) = false;
 };
+
+// Fills a ValidateTokenResponse from a validation result.
+void RenderValidation(const ValidationResult& result, v1::ValidateTokenResponse* response);
 
 // Fills a GetTokenResponse from a cached token.
 v1::GetTokenResponse RenderToken(const CachedToken& token, const std::string& tenant);

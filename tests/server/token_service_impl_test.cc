@@ -23,6 +23,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 constexpr char kClientId[] = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa";
@@ -60,7 +61,7 @@ class TokenServiceImplTest : public ::testing::Test {
     TokenServiceOptions options;
     options.authority_host = "https://login.microsoftonline.com";
     options.allowed_tenants = {"fabrikam.onmicrosoft.com"};
-    service_ = std::make_unique<TokenServiceImpl>(store_, cache_, options);
+    service_ = std::make_unique<TokenServiceImpl>(store_, cache_, *validator_, options);
     grpc::ServerBuilder builder;
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
@@ -104,6 +105,13 @@ class TokenServiceImplTest : public ::testing::Test {
                       options.max_attempts = 1;
                       return options;
                     }()};
+  JwksCache jwks_{http_, clock_, runner_, "https://login.microsoftonline.com"};
+  std::unique_ptr<TokenValidator> validator_ = *TokenValidator::Create(jwks_, clock_, [] {
+    TokenValidatorOptions options;
+    options.audiences = {"https://api.securitycenter.microsoft.com"};
+    options.tenant_allowed = [](const std::string& tenant) { return tenant == kTenant; };
+    return options;
+  }());
   CredentialStore store_;
   std::unique_ptr<TokenServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
@@ -294,11 +302,20 @@ TEST_F(TokenServiceImplTest, ConsentErrorsMapToStatusCodes) {
   }
 }
 
-TEST_F(TokenServiceImplTest, ValidateTokenIsNotBuiltYet) {
-  grpc::ClientContext context;
+TEST_F(TokenServiceImplTest, ValidateTokenAnswersInvalidTokensWithTheFailure) {
+  grpc::ClientContext empty_context;
   v1::ValidateTokenResponse response;
-  grpc::Status status = stub_->ValidateToken(&context, v1::ValidateTokenRequest(), &response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  grpc::Status status = stub_->ValidateToken(&empty_context, v1::ValidateTokenRequest(), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("token:"));
+
+  grpc::ClientContext context;
+  v1::ValidateTokenRequest request;
+  request.set_token("Bearer not.a.jwt");
+  ASSERT_TRUE(stub_->ValidateToken(&context, request, &response).ok());
+  EXPECT_FALSE(response.valid());
+  EXPECT_EQ(response.failure(), v1::VALIDATION_FAILURE_MALFORMED);
+  EXPECT_THAT(response.detail(), Not(HasSubstr("not.a.jwt")));
 }
 
 }  // namespace
