@@ -2,7 +2,8 @@
 # The tokend demo: installs what is missing, builds, starts the local development identity
 # provider and tokend (on a Unix socket in a temporary folder, with a credential laid out as a
 # Kubernetes Secret mount), then shows what tokend answers: health, an access token for
-# Microsoft Defender for Endpoint (shortened), and an admin-consent link. Stops both at the end.
+# Microsoft Defender for Endpoint (shortened), its validation, and an admin-consent link.
+# Stops both at the end.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${TOKEND_BUILD_DIR:-$root/build}/release
@@ -43,7 +44,8 @@ ls -la "$cred"
 say "Starting tokend"
 sock="$work/run/tokend.sock"
 "$build/service/tokend" --listen "unix://$sock" --secrets-dir "$work/secrets" \
-  --authority-host "$idp" 2>"$work/tokend.log" &
+  --authority-host "$idp" --audiences https://api.securitycenter.microsoft.com \
+  2>"$work/tokend.log" &
 pids+=($!)
 tokenctl() { "$build/client/tokenctl" --addr "unix://$sock" "$@"; }
 for _ in $(seq 100); do tokenctl health >/dev/null 2>&1 && break; sleep 0.05; done
@@ -56,7 +58,16 @@ tokenctl get-token --resource https://api.securitycenter.microsoft.com |
   sed -E 's/("access_token": "[^"]{24})[^"]*"/\1..."/'
 
 say "The same call again: served from memory"
-tokenctl get-token --resource https://api.securitycenter.microsoft.com | grep from_cache
+tokenctl get-token --resource https://api.securitycenter.microsoft.com >"$work/token.json"
+grep from_cache "$work/token.json"
+
+say "tokenctl validate --role Ti.ReadWrite (the token read from stdin)"
+sed -n 's/.*"access_token": "\([^"]*\)".*/\1/p' "$work/token.json" |
+  tokenctl validate --token - --role Ti.ReadWrite
+
+say "The same token, requiring a role the app was not granted (exit 1: not valid)"
+sed -n 's/.*"access_token": "\([^"]*\)".*/\1/p' "$work/token.json" |
+  tokenctl validate --token - --role Machine.Isolate | grep -E '"(valid|failure)"|Machine' || true
 
 say "tokenctl consent-url --tenant contoso.onmicrosoft.com --kind v1-admin-consent"
 tokenctl consent-url --tenant contoso.onmicrosoft.com --kind v1-admin-consent
