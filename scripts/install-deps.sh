@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages tokend needs to build, test and run its demo. Only what is
 # missing is installed; with everything present it does nothing (and needs no network).
+# --list prints the packages instead.
 set -euo pipefail
 
 packages=(
-  # Toolchains: GCC for the release and sanitizer builds, clang for -Wthread-safety.
-  g++ clang cmake ninja-build pkg-config
+  # Toolchains: GCC for the release and sanitizer builds; clang for -Wthread-safety and
+  # libFuzzer (whose runtime is in libclang-rt-14-dev).
+  g++ clang libclang-rt-14-dev cmake ninja-build pkg-config
   # Libraries.
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libssl-dev prometheus-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libcpp-httplib-dev
   # Tests and benchmarks.
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+
+if [ "${1:-}" = "--list" ]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${packages[@]}"; do

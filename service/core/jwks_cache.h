@@ -24,7 +24,7 @@
 namespace tokend {
 
 struct JwksCacheOptions {
-  absl::Duration refresh_interval = absl::Hours(1);       // Background refresh of known sets.
+  absl::Duration refresh_interval = absl::Hours(1);        // Background refresh of known sets.
   absl::Duration unknown_kid_interval = absl::Minutes(5);  // Min gap between kid-miss refetches.
   absl::Duration key_ttl = absl::Hours(24);  // Keys older than this (no successful refresh) expire.
   absl::Duration request_timeout = absl::Seconds(10);
@@ -33,8 +33,8 @@ struct JwksCacheOptions {
 
 // The keys that sign a tenant's tokens of one version, and the issuer they must carry.
 struct IssuerKeys {
-  std::string issuer;                   // With {tenantid} replaced by the tenant.
-  std::shared_ptr<const JwkSet> keys;   // Never null on success.
+  std::string issuer;                  // With {tenantid} replaced by the tenant.
+  std::shared_ptr<const JwkSet> keys;  // Never null on success.
 };
 
 using KeysCallback = std::function<void(absl::StatusOr<IssuerKeys>)>;
