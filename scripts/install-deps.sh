@@ -10,9 +10,13 @@ packages=(
   g++ clang libclang-rt-14-dev cmake ninja-build pkg-config
   # Libraries.
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
-  libssl-dev prometheus-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libcpp-httplib-dev
+  libssl-dev prometheus-cpp-dev libcivetweb-dev libcurl4-openssl-dev nlohmann-json3-dev
+  libcpp-httplib-dev
   # Tests and benchmarks.
   libgtest-dev libgmock-dev libbenchmark-dev
+  # prometheus: promtool and a real Prometheus server for the metrics tests; yamllint for the
+  # Kubernetes manifests; curl to query Prometheus in a test.
+  prometheus yamllint curl
 )
 
 if [ "${1:-}" = "--list" ]; then

@@ -43,8 +43,11 @@ cmake -G Ninja -S "$root" -B "$build/sanitize" -DCMAKE_BUILD_TYPE=None \
 cmake --build "$build/sanitize" -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir "$build/sanitize" --output-on-failure -j "$jobs"
+"$root/tests/check_no_secrets.sh" "$build/sanitize/Testing/Temporary/LastTest.log"
 
 step "Release build and tests"
 cmake -G Ninja -S "$root" -B "$build/release" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build/release" -j "$jobs"
 ctest --test-dir "$build/release" --output-on-failure -j "$jobs"
+# Every test's output, passed or failed, is in LastTest.log: no test secret or token may be.
+"$root/tests/check_no_secrets.sh" "$build/release/Testing/Temporary/LastTest.log"

@@ -57,12 +57,14 @@ class JwksCache::Impl {
         clock_(clock),
         runner_(runner),
         authority_(std::move(authority_host)),
-        options_(WithDefaults(std::move(options))) {
+        options_(WithDefaults(std::move(options))),
+        metrics_(options_.metrics != nullptr ? *options_.metrics : NoMetrics()) {
     while (!authority_.empty() && authority_.back() == '/') authority_.pop_back();
   }
 
   void GetKeys(const std::string& tenant, const std::string& version, const std::string& kid,
                KeysCallback done);
+  JwksCacheStats Stats() const;
 
  private:
   using EntryKey = std::pair<std::string, std::string>;  // Tenant, version.
@@ -141,8 +143,9 @@ class JwksCache::Impl {
   TaskRunner& runner_;
   std::string authority_;
   const JwksCacheOptions options_;
+  Metrics& metrics_;
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   std::map<EntryKey, std::unique_ptr<Entry>> entries_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::unique_ptr<KeySet>> key_sets_ ABSL_GUARDED_BY(mu_);
 };
@@ -311,16 +314,19 @@ void JwksCache::Impl::FetchDiscovery(const EntryKey& key) {
   const std::string& tenant = key.first;
   const std::string& version = key.second;
   std::string url = DiscoveryUrl(tenant, version);
+  FetchOutcome outcome = FetchOutcome::kFailed;
   absl::StatusOr<DiscoveryDocument> document = [&]() -> absl::StatusOr<DiscoveryDocument> {
     absl::StatusOr<std::string> body = Fetch(url, "discovery document");
     if (!body.ok()) return body.status();
     absl::StatusOr<DiscoveryDocument> parsed = ParseDiscovery(*body);
+    outcome = parsed.ok() ? FetchOutcome::kOk : FetchOutcome::kRejected;
     if (!parsed.ok()) {
       return absl::UnavailableError(
           absl::StrCat("from ", HostOf(url), ": ", parsed.status().message()));
     }
     return parsed;
   }();
+  metrics_.KeyFetch(KeyDocument::kDiscovery, outcome);
   absl::Time now = clock_.TimeNow();
 
   Callbacks callbacks;
@@ -388,9 +394,11 @@ void JwksCache::Impl::FetchKeys(const std::string& uri) {
     if (it == key_sets_.end()) return;  // Not erased while fetching; defensive.
     tenant = it->second->tenant;
   }
+  FetchOutcome outcome = FetchOutcome::kFailed;
   absl::StatusOr<JwkSet> fetched = [&]() -> absl::StatusOr<JwkSet> {
     absl::StatusOr<std::string> body = Fetch(uri, "signing keys");
     if (!body.ok()) return body.status();
+    outcome = FetchOutcome::kRejected;
     absl::StatusOr<JwkSet> parsed = ParseJwks(*body);
     if (!parsed.ok()) {
       return absl::UnavailableError(
@@ -404,8 +412,10 @@ void JwksCache::Impl::FetchKeys(const std::string& uri) {
       return absl::UnavailableError(
           absl::StrCat("signing keys from ", HostOf(uri), ": no usable key in the document"));
     }
+    outcome = FetchOutcome::kOk;
     return parsed;
   }();
+  metrics_.KeyFetch(KeyDocument::kKeys, outcome);
   absl::Time now = clock_.TimeNow();
 
   Callbacks callbacks;
@@ -484,6 +494,21 @@ JwksCache::JwksCache(HttpClient& http, Clock& clock, TaskRunner& runner, std::st
                                    std::move(options))) {}
 
 JwksCache::~JwksCache() = default;
+
+JwksCacheStats JwksCache::Impl::Stats() const {
+  JwksCacheStats stats;
+  absl::Time now = clock_.TimeNow();
+  absl::MutexLock lock(&mu_);
+  for (const auto& [uri, ks] : key_sets_) {
+    if (ks->keys == nullptr) continue;
+    ++stats.key_sets;
+    stats.keys += ks->keys->keys.size();
+    stats.oldest_key_set_age = std::max(stats.oldest_key_set_age, now - ks->fetched_at);
+  }
+  return stats;
+}
+
+JwksCacheStats JwksCache::Stats() const { return impl_->Stats(); }
 
 void JwksCache::GetKeys(const std::string& tenant, const std::string& version,
                         const std::string& kid, KeysCallback done) {

@@ -19,6 +19,7 @@
 #include "service/core/clock.h"
 #include "service/core/http_client.h"
 #include "service/core/jwks.h"
+#include "service/core/metrics.h"
 #include "service/core/task_runner.h"
 
 namespace tokend {
@@ -28,7 +29,15 @@ struct JwksCacheOptions {
   absl::Duration unknown_kid_interval = absl::Minutes(5);  // Min gap between kid-miss refetches.
   absl::Duration key_ttl = absl::Hours(24);  // Keys older than this (no successful refresh) expire.
   absl::Duration request_timeout = absl::Seconds(10);
-  size_t max_tenants = 1000;  // Bound on cached (tenant, version) discovery entries.
+  size_t max_tenants = 1000;   // Bound on cached (tenant, version) discovery entries.
+  Metrics* metrics = nullptr;  // Fetches counted; not owned; null: not counted.
+};
+
+// What the cache holds, for metrics.
+struct JwksCacheStats {
+  size_t key_sets = 0;                                       // Key sets with keys.
+  size_t keys = 0;                                           // Keys in them.
+  absl::Duration oldest_key_set_age = absl::ZeroDuration();  // Since its last good fetch.
 };
 
 // The keys that sign a tenant's tokens of one version, and the issuer they must carry.
@@ -54,6 +63,9 @@ class JwksCache {
   // INVALID_ARGUMENT for a tenant that is not a GUID or an unknown version.
   void GetKeys(const std::string& tenant, const std::string& version, const std::string& kid,
                KeysCallback done);
+
+  // What is held now.
+  JwksCacheStats Stats() const;
 
  private:
   class Impl;

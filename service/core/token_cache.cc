@@ -48,7 +48,8 @@ TokenCache::TokenCache(TokenFetcher& fetcher, Clock& clock, TaskRunner& runner,
     : fetcher_(fetcher),
       clock_(clock),
       runner_(runner),
-      options_(WithDefaults(std::move(options))) {}
+      options_(WithDefaults(std::move(options))),
+      metrics_(options_.metrics != nullptr ? *options_.metrics : NoMetrics()) {}
 
 TokenCache::Key TokenCache::MakeKey(const TokenRequest& request) {
   return Key{request.credential->name, request.tenant,
@@ -77,10 +78,12 @@ void TokenCache::Get(const TokenRequest& request, TokenCallback done) {
       }
     }
     if (hit != nullptr) {
+      metrics_.TokenLookup(request.credential->name, true);
       done(CachedToken{std::move(hit), true});
       return;
     }
   }
+  metrics_.TokenLookup(request.credential->name, false);
   Callbacks callbacks;
   {
     absl::MutexLock lock(&mu_);
@@ -232,6 +235,10 @@ void TokenCache::Attempt(const Key& key) {
   }
   absl::StatusOr<AccessToken> result = fetcher_.Fetch(*credential, key.tenant, target);
   absl::Time now = clock_.TimeNow();
+  metrics_.TokenRequest(credential->name, result.ok() ? RenewalOutcome::kSuccess
+                                          : IsTransient(result.status())
+                                              ? RenewalOutcome::kTransientFailure
+                                              : RenewalOutcome::kRejected);
 
   Callbacks callbacks;
   {
@@ -374,6 +381,17 @@ void TokenCache::FailAllWaiters(const absl::Status& status) {
 size_t TokenCache::size() const {
   absl::ReaderMutexLock lock(&mu_);
   return entries_.size();
+}
+
+std::map<std::string, absl::Time> TokenCache::SoonestExpiryByCredential() const {
+  std::map<std::string, absl::Time> soonest;
+  absl::ReaderMutexLock lock(&mu_);
+  for (const auto& [key, entry] : entries_) {
+    if (entry->token == nullptr) continue;
+    auto [it, inserted] = soonest.emplace(key.credential, entry->token->expires_at);
+    if (!inserted) it->second = std::min(it->second, entry->token->expires_at);
+  }
+  return soonest;
 }
 
 }  // namespace tokend

@@ -25,6 +25,7 @@
 #include "absl/time/time.h"
 #include "service/core/clock.h"
 #include "service/core/credential.h"
+#include "service/core/metrics.h"
 #include "service/core/task_runner.h"
 #include "service/core/token_endpoint.h"
 #include "service/core/token_fetcher.h"
@@ -41,6 +42,7 @@ struct TokenCacheOptions {
   absl::Duration refresh_jitter = absl::Minutes(1);  // ...plus up to this much earlier.
   absl::Duration idle_timeout = absl::Hours(1);      // Unused this long: no background renewal.
   std::function<double()> random;                    // Uniform in [0, 1); default: absl::BitGen.
+  Metrics* metrics = nullptr;  // Lookups and token requests; not owned; null: not counted.
 };
 
 // One caller's request. `credential` is the current version from the CredentialStore.
@@ -87,6 +89,9 @@ class TokenCache {
   // Answers every caller still waiting with `status` (shutdown). Fetches in flight go on.
   void FailAllWaiters(const absl::Status& status);
 
+  // For each credential with a token in memory, when the soonest of its tokens expires.
+  std::map<std::string, absl::Time> SoonestExpiryByCredential() const;
+  // Entries in memory (keys with a token, being fetched, or rejected).
   size_t size() const;
 
  private:
@@ -144,6 +149,7 @@ class TokenCache {
   Clock& clock_;
   TaskRunner& runner_;
   const TokenCacheOptions options_;
+  Metrics& metrics_;
 
   mutable absl::Mutex mu_;
   std::map<Key, std::unique_ptr<Entry>> entries_ ABSL_GUARDED_BY(mu_);

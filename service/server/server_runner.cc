@@ -25,6 +25,7 @@
 #include "absl/time/clock.h"
 #include "service/adapters/curl_http_client.h"
 #include "service/adapters/file_secret_source.h"
+#include "service/adapters/metered_http_client.h"
 #include "service/adapters/secret_watcher.h"
 #include "service/adapters/thread_pool_task_runner.h"
 #include "service/common/logging.h"
@@ -78,12 +79,18 @@ bool SomeoneListens(const std::string& path) {
 ServerRunner::ServerRunner(Config config, std::unique_ptr<SecretSource> secrets,
                            std::unique_ptr<HttpClient> http)
     : config_(std::move(config)),
+      metrics_(std::make_unique<PrometheusMetrics>(TOKEND_VERSION)),
       secrets_(std::move(secrets)),
-      http_(std::move(http)),
+      http_(std::make_unique<MeteredHttpClient>(std::move(http), *metrics_)),
       fetcher_(*http_, clock_, config_.authority_host) {
   runner_ = std::make_unique<ThreadPoolTaskRunner>(clock_, kWorkerThreads);
-  cache_ = std::make_unique<TokenCache>(fetcher_, clock_, *runner_);
-  jwks_ = std::make_unique<JwksCache>(*http_, clock_, *runner_, config_.authority_host);
+  TokenCacheOptions cache_options;
+  cache_options.metrics = metrics_.get();
+  cache_ = std::make_unique<TokenCache>(fetcher_, clock_, *runner_, std::move(cache_options));
+  JwksCacheOptions jwks_options;
+  jwks_options.metrics = metrics_.get();
+  jwks_ = std::make_unique<JwksCache>(*http_, clock_, *runner_, config_.authority_host,
+                                      std::move(jwks_options));
   TokenValidatorOptions validation;
   validation.audiences = config_.audiences;
   validation.clock_skew = config_.clock_skew;
@@ -100,6 +107,7 @@ ServerRunner::ServerRunner(Config config, std::unique_ptr<SecretSource> secrets,
   options.authority_host = config_.authority_host;
   options.allowed_tenants = config_.allowed_tenants;
   options.any_tenant = config_.any_tenant;
+  options.metrics = metrics_.get();
   service_ =
       std::make_unique<TokenServiceImpl>(credentials_, *cache_, *validator_, std::move(options));
 }
@@ -198,7 +206,17 @@ absl::Status ServerRunner::Start() {
             {{"address", bound_.back()},
              {"tls", address.kind == ListenAddress::Kind::kTcp && config_.tls.enabled()}});
   }
-  SetServing(false);
+  UpdateServing();
+  metrics_->SetScrapeSource([this](ScrapeState* state) { FillScrapeState(state); });
+  if (!config_.metrics_listen.empty()) {
+    MetricsHandlers handlers;
+    handlers.metrics = [this] { return metrics_->Scrape(); };
+    handlers.ready = [this](std::string* reason) { return Ready(reason); };
+    TOKEND_ASSIGN_OR_RETURN(metrics_server_,
+                            MetricsHttpServer::Start(config_.metrics_listen, std::move(handlers)));
+    LogInfo("serving metrics",
+            {{"address", metrics_server_->address()}, {"paths", "/metrics /healthz /readyz"}});
+  }
   // Watch first, then load: a change made in between is then seen by both or by the watcher.
   absl::StatusOr<std::unique_ptr<SecretWatcher>> watcher =
       SecretWatcher::Start(config_.secrets_dir, SecretWatcherOptions(), [this] {
@@ -225,6 +243,8 @@ absl::Status ServerRunner::LoadCredentials() {
     absl::StatusOr<std::shared_ptr<const Credential>> credential = credentials_.Find(name);
     if (credential.ok()) {
       LogInfo("credential loaded", {{"credential", name}, {"version", (*credential)->version}});
+      metrics_->SecretReload(name, true);
+      metrics_->SecretLoaded(name, clock_.TimeNow());
       cache_->OnCredentialChanged(*credential);
     } else if (snapshot->failures.count(name) == 0) {
       LogInfo("credential removed", {{"credential", name}});
@@ -237,6 +257,7 @@ absl::Status ServerRunner::LoadCredentials() {
     std::string error(state.last_error.message());
     now[state.name] = error;
     if (reported_[state.name] == error) continue;
+    metrics_->SecretReload(state.name, false);
     if (state.usable) {
       LogError("credential update rejected; keeping the last good version",
                {{"credential", state.name}, {"version", state.version}, {"error", error}});
@@ -245,21 +266,66 @@ absl::Status ServerRunner::LoadCredentials() {
     }
   }
   reported_ = std::move(now);
-  bool usable = credentials_.AnyUsable();
-  SetServing(usable && !shutting_down_.load());
-  if (!usable) {
+  loaded_ = true;
+  UpdateServing();
+  if (!credentials_.AnyUsable()) {
     LogWarning("no usable credential; health is NOT_SERVING",
                {{"secrets_dir", config_.secrets_dir}});
   }
   return absl::OkStatus();
 }
 
-void ServerRunner::SetServing(bool serving) {
+bool ServerRunner::Ready(std::string* reason) const {
+  if (shutting_down_.load()) {
+    *reason = "shutting down";
+    return false;
+  }
+  if (!loaded_.load()) {
+    *reason = "the credentials have not been read yet";
+    return false;
+  }
+  std::vector<CredentialState> states = credentials_.States();
+  if (states.empty()) {
+    *reason = absl::StrCat("no credential in ", config_.secrets_dir);
+    return false;
+  }
+  for (const CredentialState& state : states) {
+    if (!state.usable) {
+      *reason =
+          absl::StrCat("credential ", state.name, " is failing: ", state.last_error.message());
+      return false;
+    }
+  }
+  return true;
+}
+
+void ServerRunner::UpdateServing() {
   if (server_ == nullptr) return;
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   if (health == nullptr) return;
+  std::string reason;
+  const bool serving = Ready(&reason);
   health->SetServingStatus(serving);
   health->SetServingStatus(kServiceName, serving);
+}
+
+void ServerRunner::FillScrapeState(ScrapeState* state) {
+  const absl::Time now = clock_.TimeNow();
+  state->token_cache_entries = static_cast<int64_t>(cache_->size());
+  for (const auto& [credential, expiry] : cache_->SoonestExpiryByCredential()) {
+    state->token_seconds_until_expiry[credential] = absl::ToDoubleSeconds(expiry - now);
+  }
+  for (const CredentialState& credential : credentials_.States()) {
+    state->credential_up[credential.name] = credential.usable;
+  }
+  const JwksCacheStats keys = jwks_->Stats();
+  state->keys_held = static_cast<int64_t>(keys.keys);
+  state->key_sets = static_cast<int64_t>(keys.key_sets);
+  state->key_set_age_seconds = absl::ToDoubleSeconds(keys.oldest_key_set_age);
+}
+
+std::string ServerRunner::MetricsAddress() const {
+  return metrics_server_ != nullptr ? metrics_server_->address() : "";
 }
 
 void ServerRunner::Shutdown() {
@@ -271,7 +337,7 @@ void ServerRunner::Shutdown() {
   shutting_down_ = true;
   watcher_.reset();  // No reload may turn health back to SERVING.
   if (server_ == nullptr) return;
-  SetServing(false);
+  UpdateServing();  // NOT_SERVING: shutting_down_ is set.
   LogInfo("draining", {{"grace_ms", absl::ToInt64Milliseconds(config_.shutdown_grace)}});
   service_->EndWatches();
   // Calls waiting for a token get until the grace period ends; then they are answered.

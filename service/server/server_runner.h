@@ -16,6 +16,8 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "service/adapters/metrics_http_server.h"
+#include "service/adapters/prometheus_metrics.h"
 #include "service/adapters/real_clock.h"
 #include "service/config/config.h"
 #include "service/core/credential_store.h"
@@ -57,6 +59,8 @@ class ServerRunner {
 
   // The addresses actually bound, in gRPC syntax (a TCP port 0 replaced by the port chosen).
   std::vector<std::string> BoundAddresses() const;
+  // HOST:PORT of /metrics, /healthz and /readyz; empty without --metrics-listen.
+  std::string MetricsAddress() const;
 
   const CredentialStore& credentials() const { return credentials_; }
 
@@ -65,11 +69,17 @@ class ServerRunner {
   // Reads the credentials, applies them, tells the cache which ones rotated, and logs what
   // changed. Returns the secrets dir's error if it cannot be read at all.
   absl::Status LoadCredentials();
-  void SetServing(bool serving);
+  // Sets gRPC health to SERVING iff Ready().
+  void UpdateServing();
+  // Ready: credentials loaded, at least one, none unusable, not shutting down. Else false and
+  // why in `reason`. The gRPC health status and /readyz both follow it.
+  bool Ready(std::string* reason) const;
+  void FillScrapeState(ScrapeState* state);
 
   // Constant after construction. Members are destroyed in reverse order: the task runner's
   // threads stop before the cache they serve goes away.
   const Config config_;
+  const std::unique_ptr<PrometheusMetrics> metrics_;  // Before http_, which counts into it.
   const std::unique_ptr<SecretSource> secrets_;
   const std::unique_ptr<HttpClient> http_;
   RealClock clock_;
@@ -82,7 +92,9 @@ class ServerRunner {
   std::unique_ptr<TokenServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<SecretWatcher> watcher_;  // Reloads credentials when their files change.
-  absl::Mutex load_mu_;                     // One load at a time.
+  std::unique_ptr<MetricsHttpServer> metrics_server_;  // With --metrics-listen.
+  std::atomic<bool> loaded_{false};                    // The secrets dir was read once.
+  absl::Mutex load_mu_;                                // One load at a time.
   std::map<std::string, std::string> reported_ ABSL_GUARDED_BY(load_mu_);  // Logged errors.
   std::vector<int> lock_fds_;              // flock()ed "<socket>.lock" files, held while running.
   std::vector<std::string> socket_paths_;  // Removed on destruction.

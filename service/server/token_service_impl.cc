@@ -1,5 +1,6 @@
 #include "service/server/token_service_impl.h"
 
+#include <chrono>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -31,6 +32,14 @@ absl::StatusOr<ConsentKind> ToConsentKind(v1::ConsentKind kind) {
   }
 }
 
+// Finishes a unary call and counts it with its latency since `start`.
+void Finish(grpc::ServerUnaryReactor* reactor, Metrics& metrics, const char* method,
+            std::chrono::steady_clock::time_point start, grpc::Status status) {
+  metrics.Rpc(method, status.error_code(),
+              absl::FromChrono(std::chrono::steady_clock::now() - start));
+  reactor->Finish(std::move(status));
+}
+
 absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
   auto deadline = context.deadline();
   if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
@@ -56,7 +65,8 @@ TokenServiceImpl::TokenServiceImpl(const CredentialStore& credentials, TokenCach
     : credentials_(credentials),
       tokens_(tokens),
       validator_(validator),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      metrics_(options_.metrics != nullptr ? *options_.metrics : NoMetrics()) {}
 
 void RenderValidation(const ValidationResult& result, v1::ValidateTokenResponse* response) {
   response->set_valid(result.valid());
@@ -82,20 +92,23 @@ void RenderValidation(const ValidationResult& result, v1::ValidateTokenResponse*
 grpc::ServerUnaryReactor* TokenServiceImpl::ValidateToken(grpc::CallbackServerContext* context,
                                                           const v1::ValidateTokenRequest* request,
                                                           v1::ValidateTokenResponse* response) {
+  const auto start = std::chrono::steady_clock::now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   ValidationRequest validation;
   validation.token = request->token();
   validation.required_roles.assign(request->required_roles().begin(),
                                    request->required_roles().end());
   validation.audiences.assign(request->audiences().begin(), request->audiences().end());
-  validator_.Validate(validation, [reactor, response](absl::StatusOr<ValidationResult> result) {
-    if (!result.ok()) {
-      reactor->Finish(ToGrpcStatus(result.status()));
-      return;
-    }
-    RenderValidation(*result, response);
-    reactor->Finish(grpc::Status::OK);
-  });
+  validator_.Validate(
+      validation, [this, reactor, response, start](absl::StatusOr<ValidationResult> result) {
+        if (!result.ok()) {
+          Finish(reactor, metrics_, "ValidateToken", start, ToGrpcStatus(result.status()));
+          return;
+        }
+        metrics_.Validation(result->failure);
+        RenderValidation(*result, response);
+        Finish(reactor, metrics_, "ValidateToken", start, grpc::Status::OK);
+      });
   return reactor;
 }
 
@@ -145,21 +158,23 @@ absl::StatusOr<TokenRequest> TokenServiceImpl::MakeTokenRequest(const v1::GetTok
 grpc::ServerUnaryReactor* TokenServiceImpl::GetToken(grpc::CallbackServerContext* context,
                                                      const v1::GetTokenRequest* request,
                                                      v1::GetTokenResponse* response) {
+  const auto start = std::chrono::steady_clock::now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<TokenRequest> token_request = MakeTokenRequest(*request, DeadlineOf(*context));
   if (!token_request.ok()) {
-    reactor->Finish(ToGrpcStatus(token_request.status()));
+    Finish(reactor, metrics_, "GetToken", start, ToGrpcStatus(token_request.status()));
     return reactor;
   }
   std::string tenant = token_request->tenant;
-  tokens_.Get(*token_request, [reactor, response, tenant](absl::StatusOr<CachedToken> token) {
-    if (!token.ok()) {
-      reactor->Finish(ToGrpcStatus(token.status()));
-      return;
-    }
-    *response = RenderToken(*token, tenant);
-    reactor->Finish(grpc::Status::OK);
-  });
+  tokens_.Get(*token_request,
+              [this, reactor, response, tenant, start](absl::StatusOr<CachedToken> token) {
+                if (!token.ok()) {
+                  Finish(reactor, metrics_, "GetToken", start, ToGrpcStatus(token.status()));
+                  return;
+                }
+                *response = RenderToken(*token, tenant);
+                Finish(reactor, metrics_, "GetToken", start, grpc::Status::OK);
+              });
   return reactor;
 }
 
@@ -179,8 +194,11 @@ grpc::ServerWriteReactor<v1::GetTokenResponse>* TokenServiceImpl::WatchToken(
       explicit Failed(grpc::Status status) { Finish(std::move(status)); }
       void OnDone() override { delete this; }
     };
-    return new Failed(ToGrpcStatus(token_request.status()));
+    grpc::Status status = ToGrpcStatus(token_request.status());
+    metrics_.Rpc("WatchToken", status.error_code(), absl::ZeroDuration());
+    return new Failed(std::move(status));
   }
+  metrics_.Rpc("WatchToken", grpc::StatusCode::OK, absl::ZeroDuration());
   std::string tenant = token_request->tenant;
   WatchTokenReactor* reactor = WatchTokenReactor::Start(
       tokens_, *token_request,
@@ -214,8 +232,10 @@ void TokenServiceImpl::EndWatches() {
 grpc::ServerUnaryReactor* TokenServiceImpl::ConsentUrl(grpc::CallbackServerContext* context,
                                                        const v1::ConsentUrlRequest* request,
                                                        v1::ConsentUrlResponse* response) {
+  const auto start = std::chrono::steady_clock::now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(HandleConsentUrl(*request, response)));
+  Finish(reactor, metrics_, "ConsentUrl", start,
+         ToGrpcStatus(HandleConsentUrl(*request, response)));
   return reactor;
 }
 

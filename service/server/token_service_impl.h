@@ -28,6 +28,9 @@ struct TokenServiceOptions {
   std::vector<std::string> allowed_tenants;  // --allowed-tenants (besides credentials' own).
   bool any_tenant = false;                   // --allowed-tenants '*'.
   absl::Duration default_min_validity = absl::Minutes(5);
+  // Calls and validations counted; not owned; null: not counted. WatchToken is counted when
+  // the stream is opened (OK) or refused (its code), without latency.
+  Metrics* metrics = nullptr;
 };
 
 class TokenServiceImpl final : public v1::TokenService::CallbackService {
@@ -64,6 +67,7 @@ class TokenServiceImpl final : public v1::TokenService::CallbackService {
   TokenCache& tokens_;
   TokenValidator& validator_;
   const TokenServiceOptions options_;
+  Metrics& metrics_;
 
   absl::Mutex watches_mu_;
   // Open streams, each with the function that ends it.

@@ -1,7 +1,10 @@
 // A closed-loop gRPC load generator: `concurrency` calls are always outstanding, spread over
 // `channels` channels (one connection each) and `threads` completion queues, each call started
 // again as soon as the previous one on its slot completes. Requests are pre-serialized bytes
-// sent through a generic stub, so the client does no protobuf work while it runs.
+// sent through a generic stub, so the client does no protobuf work while it runs. With several
+// requests, the calls take them in turn; with `each_once`, every request is sent exactly once
+// and the run ends when the last reply arrives (for work that must not repeat, such as
+// validating distinct tokens that the server would otherwise remember).
 #ifndef TOKEND_TESTS_BENCH_LOAD_GENERATOR_H_
 #define TOKEND_TESTS_BENCH_LOAD_GENERATOR_H_
 
@@ -9,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -17,12 +21,14 @@
 namespace tokend::bench {
 
 struct LoadOptions {
-  std::string target;       // gRPC target: "unix:///path", "unix:/path" or "host:port".
-  std::string method_path;  // e.g. "/tokend.v1.TokenService/GetToken".
-  std::string request;      // The serialized request message.
-  int concurrency = 1;      // Calls outstanding at any time; >= 1.
-  int channels = 1;         // In [1, concurrency].
-  int threads = 2;          // Completion queues, one thread each; >= 1.
+  std::string target;                 // gRPC target: "unix:///path", "unix:/path" or "host:port".
+  std::string method_path;            // e.g. "/tokend.v1.TokenService/GetToken".
+  std::vector<std::string> requests;  // Serialized request messages; at least one.
+  bool each_once = false;    // Send each request once, with no warm-up; `duration` is a cap.
+  bool check_valid = false;  // ValidateToken: read each OK reply and count `valid=false` ones.
+  int concurrency = 1;       // Calls outstanding at any time; >= 1.
+  int channels = 1;          // In [1, concurrency].
+  int threads = 2;           // Completion queues, one thread each; >= 1.
   absl::Duration warmup = absl::Seconds(2);     // Calls run but are not counted.
   absl::Duration duration = absl::Seconds(10);  // The measured interval.
   absl::Duration deadline = absl::Seconds(5);   // Per call.
@@ -34,9 +40,10 @@ struct LoadResult {
   int64_t calls = 0;                     // Calls completed, whatever their status.
   std::array<int64_t, 17> by_code = {};  // Calls per grpc::StatusCode (0 = OK).
   Histogram latency_ns;                  // Start to completion, OK calls only.
-  absl::Duration measured;               // The measured interval's length.
-  int64_t response_bytes = 0;            // Size of the last OK response.
-  int threads = 0;  // Client threads used: min(LoadOptions::threads, concurrency).
+  absl::Duration measured;  // The measured interval's length (each_once: first call to last reply).
+  int64_t response_bytes = 0;   // Size of the last OK response.
+  int64_t invalid_answers = 0;  // check_valid: OK replies saying valid=false.
+  int threads = 0;              // Client threads used: min(LoadOptions::threads, concurrency).
   std::optional<absl::Duration> server_cpu;  // When LoadOptions::cpu_of_pid was set.
   std::optional<absl::Duration> client_cpu;  // This process; empty if /proc is unreadable.
 

@@ -55,6 +55,10 @@ std::string Summary(absl::string_view method, const LoadOptions& options,
     absl::StrAppendFormat(&out, "  errors     %s: %d\n", StatusCodeName(static_cast<int>(code)),
                           result.by_code[code]);
   }
+  if (options.check_valid) {
+    absl::StrAppendFormat(&out, "  invalid    %d answers said valid=false\n",
+                          result.invalid_answers);
+  }
   absl::StrAppendFormat(&out, "  qps        %.1f (OK calls)\n", Qps(result));
   absl::StrAppendFormat(
       &out,
@@ -92,6 +96,8 @@ std::string JsonLine(absl::string_view method, const LoadOptions& options,
       {"duration_s", Round(Seconds(result), 1)},
       {"calls", result.calls},
       {"errors", errors},
+      {"invalid_answers", options.check_valid ? nlohmann::ordered_json(result.invalid_answers)
+                                              : nlohmann::ordered_json()},
       {"qps", Round(Qps(result), 1)},
       {"p50_us", Micros(latency.ValueAtPercentile(50))},
       {"p90_us", Micros(latency.ValueAtPercentile(90))},

@@ -3,6 +3,7 @@
 // Exit codes: 0 the run completed (call errors are reported, not fatal), 1 the target could not
 // be reached, 2 bad flags.
 #include <algorithm>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -38,6 +39,14 @@ FlagParser MakeFlagParser() {
       flag("request", "JSON",
            "The request message in proto JSON, e.g. '{\"scopes\":[\"api://x/.default\"]}'. "
            "Default: a realistic request for --method.",
+           ""),
+      flag("requests-file", "FILE",
+           "Requests in proto JSON, one per line, sent in turn (instead of --request).", ""),
+      flag("each-once", "",
+           "Send each request of --requests-file exactly once, with no warm-up, and stop when "
+           "the last reply arrives (--duration caps the run).",
+           ""),
+      flag("check-valid", "", "ValidateToken: read every reply and count those saying valid=false.",
            ""),
       flag("concurrency", "N", "Calls outstanding at any time (closed loop).", "16"),
       flag("channels", "N", "Channels (one connection each) the calls are spread over.", "1"),
@@ -106,10 +115,42 @@ absl::StatusOr<Flags> ParseFlags(const FlagValues& values) {
     }
   }
   if (!status.ok()) return status;
-  absl::StatusOr<BenchRequest> request = MakeBenchRequest(flags.method, flags.request_json);
-  if (!request.ok()) return request.status();
-  flags.load.method_path = request->method_path;
-  flags.load.request = std::move(request->bytes);
+  flags.load.each_once = values.GetBool("each-once");
+  flags.load.check_valid = values.GetBool("check-valid");
+  if (flags.load.check_valid && flags.method != "ValidateToken") {
+    return absl::InvalidArgumentError("--check-valid: only for --method ValidateToken");
+  }
+  const std::string& requests_file = values.Get("requests-file");
+  if (requests_file.empty()) {
+    if (flags.load.each_once)
+      return absl::InvalidArgumentError("--each-once needs --requests-file");
+    absl::StatusOr<BenchRequest> request = MakeBenchRequest(flags.method, flags.request_json);
+    if (!request.ok()) return request.status();
+    flags.load.method_path = request->method_path;
+    flags.load.requests.push_back(std::move(request->bytes));
+    return flags;
+  }
+  if (!flags.request_json.empty()) {
+    return absl::InvalidArgumentError("--request and --requests-file: give one of them");
+  }
+  std::ifstream in(requests_file);
+  if (!in)
+    return absl::InvalidArgumentError(absl::StrCat("--requests-file: cannot read ", requests_file));
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (line.empty()) continue;
+    absl::StatusOr<BenchRequest> request = MakeBenchRequest(flags.method, line);
+    if (!request.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--requests-file: line ", number, ": ", request.status().message()));
+    }
+    flags.load.method_path = request->method_path;
+    flags.load.requests.push_back(std::move(request->bytes));
+  }
+  if (flags.load.requests.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--requests-file: ", requests_file, " holds no request"));
+  }
   return flags;
 }
 

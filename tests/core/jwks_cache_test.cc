@@ -554,3 +554,42 @@ TEST_F(JwksCacheTest, LogsFetchesWithKids) {
 
 }  // namespace
 }  // namespace tokend
+
+namespace tokend {
+namespace {
+
+class FetchRecorder : public Metrics {
+ public:
+  void KeyFetch(KeyDocument document, FetchOutcome outcome) override {
+    events.push_back(absl::StrCat(KeyDocumentName(document), " ", FetchOutcomeName(outcome)));
+  }
+  std::vector<std::string> events;
+};
+
+TEST_F(JwksCacheTest, ReportsEachFetchAndWhatHeldAfterIt) {
+  FetchRecorder metrics;
+  JwksCacheOptions options;
+  options.metrics = &metrics;
+  Make(options);
+  EXPECT_EQ(cache_->Stats().keys, 0u);
+  Warm();
+  clock_.Advance(absl::Minutes(5));
+  http_.Push(200, "not json");
+  Result rejected;
+  Get(rejected, "k3");
+  runner_.RunUntilIdle();
+  clock_.Advance(absl::Minutes(5));
+  http_.PushError(absl::UnavailableError("connection refused"));
+  Result failed;
+  Get(failed, "k3");
+  runner_.RunUntilIdle();
+  EXPECT_THAT(metrics.events,
+              ElementsAre("discovery ok", "keys ok", "keys rejected", "keys failed"));
+  JwksCacheStats stats = cache_->Stats();
+  EXPECT_EQ(stats.key_sets, 1u);
+  EXPECT_EQ(stats.keys, 2u);  // The last good keys, kept.
+  EXPECT_EQ(stats.oldest_key_set_age, absl::Minutes(10));
+}
+
+}  // namespace
+}  // namespace tokend

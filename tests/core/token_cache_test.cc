@@ -416,3 +416,45 @@ TEST_F(TokenCacheTest, ShortLivedTokenBelowMinValidityIsAnError) {
 
 }  // namespace
 }  // namespace tokend
+
+namespace tokend {
+namespace {
+
+// Records what the cache reports.
+class RecordingMetrics : public Metrics {
+ public:
+  void TokenLookup(const std::string& credential, bool hit) override {
+    events.push_back(absl::StrCat(credential, hit ? " hit" : " miss"));
+  }
+  void TokenRequest(const std::string& credential, RenewalOutcome outcome) override {
+    events.push_back(absl::StrCat(credential, " request ", RenewalOutcomeName(outcome)));
+  }
+  std::vector<std::string> events;
+};
+
+TEST_F(TokenCacheTest, ReportsLookupsAndRequestsWithTheirOutcome) {
+  RecordingMetrics metrics;
+  TokenCacheOptions options;
+  options.metrics = &metrics;
+  MakeCache(options);
+  http_.Push(503, R"({"error":"temporarily_unavailable"})");
+  http_.Push(200, TokenBody("tok-1", 3600));
+  Get(Request());
+  runner_.RunUntilIdle();
+  runner_.AdvanceAndRun(runner_.NextDue() - clock_.TimeNow());  // The retry after backoff.
+  const absl::Time obtained = clock_.TimeNow();
+  Get(Request());
+  http_.Push(401, R"({"error":"invalid_client","error_codes":[7000215]})");
+  Result* forced = Get(Request(absl::Minutes(5), /*force=*/true));
+  runner_.RunUntilIdle();
+  EXPECT_EQ(forced->status().code(), absl::StatusCode::kFailedPrecondition);
+  const std::string name = credential_->name;
+  EXPECT_THAT(metrics.events,
+              ::testing::ElementsAre(name + " miss", name + " request transient_failure",
+                                     name + " request success", name + " hit", name + " miss",
+                                     name + " request rejected"));
+  EXPECT_EQ(cache_->SoonestExpiryByCredential().at(name), obtained + absl::Hours(1));
+}
+
+}  // namespace
+}  // namespace tokend

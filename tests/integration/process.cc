@@ -110,10 +110,19 @@ absl::StatusOr<int> Process::Wait(absl::Duration timeout) {
   }
 }
 
-bool Process::WaitForStderr(absl::string_view text, absl::Duration timeout) {
+bool Process::WaitForStderr(absl::string_view text, absl::Duration timeout, int occurrences) {
+  auto seen = [&] {
+    const std::string log = Stderr();
+    const std::string needle(text);
+    int found = 0;
+    for (size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) {
+      if (++found >= occurrences) return true;
+    }
+    return false;
+  };
   absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
-    if (absl::StrContains(Stderr(), text)) return true;
+    if (seen()) return true;
     if (!exited_) {
       int status = 0;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -121,7 +130,7 @@ bool Process::WaitForStderr(absl::string_view text, absl::Duration timeout) {
         exit_code_ = DecodeStatus(status);
       }
     }
-    if (exited_) return absl::StrContains(Stderr(), text);
+    if (exited_) return seen();
     absl::SleepFor(absl::Milliseconds(10));
   }
   return false;

@@ -32,8 +32,9 @@ class Process {
   // DEADLINE_EXCEEDED if it is still running after `timeout`.
   absl::StatusOr<int> Wait(absl::Duration timeout);
 
-  // Polls stderr until it contains `text`; false if the process exits or `timeout` passes first.
-  bool WaitForStderr(absl::string_view text, absl::Duration timeout);
+  // Polls stderr until it contains `text` (at least `occurrences` times); false if the process
+  // exits or `timeout` passes first.
+  bool WaitForStderr(absl::string_view text, absl::Duration timeout, int occurrences = 1);
 
   std::string Stdout() const;
   std::string Stderr() const;
