@@ -8,7 +8,9 @@
 # Points: GetToken from cache (Unix socket and loopback TCP; 1, 16 and 64 concurrent calls),
 # ConsentUrl, ValidateToken of one repeated token, ValidateToken of distinct tokens (each sent
 # once, so every call verifies a signature; minted by the development identity provider), the
-# Google Benchmark verification figures, and token requests per key over a simulated day.
+# Google Benchmark verification figures, token requests per key over a simulated day, token
+# requests caused by 1,000 concurrent callers of a cold key, start to SERVING with 10
+# credentials, and peak RSS with 10,000 cached tokens next to the no-op server's.
 #
 # Usage: scripts/bench.sh [DURATION (default 5s)] [RUNS (default 3)] [DISTINCT (default 6000)]
 set -euo pipefail
@@ -182,3 +184,87 @@ done
 echo
 echo "Token requests per key, simulated (fake clock, a call every second):"
 "$bench/tokend-renewal-simulation" --hours 24 --lifetime 3599
+
+# --- Scale: a second identity provider with 10,000 resources, and a fresh tokend. ---
+echo "scale: 10,000 cached tokens, 1,000 callers of a cold key, start-up..." >&2
+scale=$work/scale
+mkdir -p "$scale"
+{
+  echo '{"tenants":[{"id":"11111111-1111-1111-1111-111111111111","domains":["contoso.onmicrosoft.com"]}],'
+  echo ' "resources":['
+  for i in $(seq 0 10000); do
+    printf '{"app_id":"%08x-0000-4000-8000-000000000000","display_name":"bench-%d","uris":["api://bench-%d"],"access_token_version":2}%s\n' \
+      "$i" "$i" "$i" "$([ "$i" -lt 10000 ] && echo ,)"
+  done
+  echo '],"apps":[{"client_id":"aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa","display_name":"bench",'
+  echo '  "secrets":["dev-secret-1"],"tenants":{"contoso.onmicrosoft.com":{"roles":{}}}}]}'
+} >"$scale/idp.json"
+"$build/tests/devidp/tokend-devidp" --config "$scale/idp.json" --port-file "$scale/idp.port" \
+  >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 200); do [ -s "$scale/idp.port" ] && break; sleep 0.05; done
+scale_idp="http://127.0.0.1:$(cat "$scale/idp.port")"
+counter() { curl -s "$scale_idp/_devidp/counters" | grep -o "\"$1\":[0-9]*" | cut -d: -f2; }
+
+# Start to SERVING with 10 credentials: the launch time (ms) against tokend's "ready" log line.
+for i in $(seq 1 10); do
+  mkdir -p "$scale/secrets/cred-$i"
+  printf '11111111-1111-1111-1111-111111111111\n' >"$scale/secrets/cred-$i/tenant-id"
+  printf 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa\n' >"$scale/secrets/cred-$i/client-id"
+  printf 'dev-secret-1\n' >"$scale/secrets/cred-$i/client-secret"
+done
+startups=()
+for run in $(seq 5); do
+  rm -f "$scale/start.log"
+  launched=$(date +%s%3N)
+  taskset -c 0 "$build/service/tokend" --listen "unix://$scale/start.sock" \
+    --secrets-dir "$scale/secrets" --authority-host "$scale_idp" 2>"$scale/start.log" &
+  start_pid=$!
+  for _ in $(seq 400); do grep -q '"msg":"ready"' "$scale/start.log" && break; sleep 0.01; done
+  ready=$(grep -o '"time":"[^"]*","level":"info","msg":"ready"' "$scale/start.log" | cut -d'"' -f4)
+  ready_ms=$(date -d "$ready" +%s%3N)
+  startups+=($((ready_ms - launched)))
+  kill -TERM $start_pid; wait $start_pid || true
+done
+startup_ms=$(printf '%s\n' "${startups[@]}" | median)
+
+taskset -c 0 "$build/service/tokend" --listen "unix://$scale/tokend.sock" \
+  --secrets-dir "$scale/secrets" --authority-host "$scale_idp" 2>"$scale/tokend.log" &
+scale_pid=$!
+pids+=($scale_pid)
+for _ in $(seq 200); do grep -q '"msg":"ready"' "$scale/tokend.log" && break; sleep 0.05; done
+
+# 1,000 concurrent callers of one cold key.
+for _ in $(seq 1000); do echo '{"credential":"cred-1","scopes":["api://bench-10000/.default"]}'; done \
+  >"$scale/cold.jsonl"
+before=$(counter token_requests)
+cold=$(taskset -c 1 "$bench/tokend-loadgen" --target "unix://$scale/tokend.sock" --method GetToken \
+  --requests-file "$scale/cold.jsonl" --each-once --concurrency 1000 --channels 10 --json-only)
+cold_requests=$(($(counter token_requests) - before))
+cold_ok=$(echo "$cold" | field calls)
+
+# 10,000 cached tokens (one credential, 10,000 resources), then peak RSS next to the no-op
+# server's after the same number of calls.
+for i in $(seq 0 9999); do echo "{\"credential\":\"cred-1\",\"scopes\":[\"api://bench-$i/.default\"]}"; done \
+  >"$scale/many.jsonl"
+taskset -c 1 "$bench/tokend-loadgen" --target "unix://$scale/tokend.sock" --method GetToken \
+  --requests-file "$scale/many.jsonl" --each-once --concurrency 16 --json-only >"$scale/many.json"
+taskset -c 1 "$bench/tokend-loadgen" --target "unix://$work/noop.sock" --method GetToken \
+  --requests-file "$scale/many.jsonl" --each-once --concurrency 16 --json-only >/dev/null
+entries=$(curl -s "$scale_idp/_devidp/counters" | grep -o '"token_success":[0-9]*' | cut -d: -f2)
+hwm() { grep VmHWM "/proc/$1/status" | awk '{print $2}'; }
+tokend_kib=$(hwm $scale_pid)
+noop_kib=$(hwm $noop_pid)
+
+echo
+echo "Scale (same run):"
+echo
+echo "| figure | measured | target |"
+echo "| --- | --- | --- |"
+printf '| token requests for 1,000 concurrent callers of a cold key | %s (%s calls answered) | exactly 1 |\n' \
+  "$cold_requests" "$cold_ok"
+printf '| start to SERVING, 10 credentials, median of 5 | %s ms (runs: %s) | ≤ 100 ms |\n' \
+  "$startup_ms" "${startups[*]}"
+awk -v t="$tokend_kib" -v n="$noop_kib" -v e="$entries" 'BEGIN {
+  printf "| peak RSS, 10,000 cached tokens (%d token requests made) | tokend %.1f MiB, no-op %.1f MiB: limit %.1f MiB | ≤ 2 × no-op + 16 MiB |\n",
+    e, t / 1024, n / 1024, 2 * n / 1024 + 16 }'

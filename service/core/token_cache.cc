@@ -385,9 +385,11 @@ size_t TokenCache::size() const {
 
 std::map<std::string, absl::Time> TokenCache::SoonestExpiryByCredential() const {
   std::map<std::string, absl::Time> soonest;
+  const absl::Time now = clock_.TimeNow();
   absl::ReaderMutexLock lock(&mu_);
   for (const auto& [key, entry] : entries_) {
-    if (entry->token == nullptr) continue;
+    // Idle entries are not renewed and may lapse: only tokens in use say renewal is healthy.
+    if (entry->token == nullptr || !InUseLocked(*entry, now)) continue;
     auto [it, inserted] = soonest.emplace(key.credential, entry->token->expires_at);
     if (!inserted) it->second = std::min(it->second, entry->token->expires_at);
   }

@@ -89,7 +89,8 @@ class TokenCache {
   // Answers every caller still waiting with `status` (shutdown). Fetches in flight go on.
   void FailAllWaiters(const absl::Status& status);
 
-  // For each credential with a token in memory, when the soonest of its tokens expires.
+  // For each credential with a token in use (renewed in the background), when the soonest of
+  // those tokens expires. Idle tokens, left to lapse, are not counted.
   std::map<std::string, absl::Time> SoonestExpiryByCredential() const;
   // Entries in memory (keys with a token, being fetched, or rejected).
   size_t size() const;

@@ -307,6 +307,13 @@ void ServerRunner::UpdateServing() {
   const bool serving = Ready(&reason);
   health->SetServingStatus(serving);
   health->SetServingStatus(kServiceName, serving);
+  if (serving_.exchange(serving) != serving) {
+    if (serving) {
+      LogInfo("ready");
+    } else {
+      LogWarning("not ready", {{"reason", reason}});
+    }
+  }
 }
 
 void ServerRunner::FillScrapeState(ScrapeState* state) {

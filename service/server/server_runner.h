@@ -94,6 +94,7 @@ class ServerRunner {
   std::unique_ptr<SecretWatcher> watcher_;  // Reloads credentials when their files change.
   std::unique_ptr<MetricsHttpServer> metrics_server_;  // With --metrics-listen.
   std::atomic<bool> loaded_{false};                    // The secrets dir was read once.
+  std::atomic<bool> serving_{false};                   // Last health set; changes are logged.
   absl::Mutex load_mu_;                                // One load at a time.
   std::map<std::string, std::string> reported_ ABSL_GUARDED_BY(load_mu_);  // Logged errors.
   std::vector<int> lock_fds_;              // flock()ed "<socket>.lock" files, held while running.

@@ -458,3 +458,21 @@ TEST_F(TokenCacheTest, ReportsLookupsAndRequestsWithTheirOutcome) {
 
 }  // namespace
 }  // namespace tokend
+
+namespace tokend {
+namespace {
+
+TEST_F(TokenCacheTest, SoonestExpiryCountsOnlyTokensInUse) {
+  http_.Push(200, TokenBody("tok-1", 3600));
+  Get(Request());
+  runner_.RunUntilIdle();
+  const std::string name = credential_->name;
+  EXPECT_EQ(cache_->SoonestExpiryByCredential().at(name), clock_.TimeNow() + absl::Hours(1));
+  // Nobody asks for an hour: the token is left to lapse and no longer reported (an alert on
+  // it would fire for a token no one needs).
+  clock_.Advance(absl::Hours(1));
+  EXPECT_TRUE(cache_->SoonestExpiryByCredential().empty());
+}
+
+}  // namespace
+}  // namespace tokend
