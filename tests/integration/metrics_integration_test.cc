@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -257,6 +258,10 @@ TEST_F(MetricsTest, ReadyzAndHealthFollowTheCredentials) {
   ASSERT_TRUE(tokend_->WaitForStderr("\"msg\":\"credential unusable\"", absl::Seconds(20)));
 
   EXPECT_EQ(Get("/healthz"), std::make_pair(200, std::string("ok\n")));
+  // The log line comes before the health update: wait for the load to finish.
+  for (int i = 0; i < 100 && absl::StrContains(Get("/readyz").second, "not been read"); ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
   auto [status, body] = Get("/readyz");
   EXPECT_EQ(status, 503);
   EXPECT_THAT(body, HasSubstr("credential broken is failing"));
