@@ -53,6 +53,14 @@ using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, EcdsaSigDeleter>;
 using OsslParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, OsslParamBldDeleter>;
 using OsslParamPtr = std::unique_ptr<OSSL_PARAM, OsslParamDeleter>;
 
+// SHA-256 fetched once from the default provider. EVP_sha256() makes OpenSSL 3 look the
+// algorithm up again, under its store's lock, every time it is used; the hot paths (token
+// digests, signature checks) use this instead. Never freed; never null once OpenSSL works.
+inline const EVP_MD* Sha256() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
 }  // namespace tokend
 
 #endif  // TOKEND_SERVICE_COMMON_OPENSSL_PTR_H_

@@ -37,14 +37,19 @@ std::string Encode(absl::string_view data, const char* alphabet, bool pad) {
   return out;
 }
 
-constexpr std::array<int8_t, 256> MakeUrlTable() {
-  std::array<int8_t, 256> table{};
-  for (auto& v : table) v = -1;
-  for (int i = 0; i < 64; ++i)
-    table[static_cast<uint8_t>(kUrlAlphabet[i])] = static_cast<int8_t>(i);
-  return table;
-}
-constexpr std::array<int8_t, 256> kUrlTable = MakeUrlTable();
+// kDecode[k][c] is the 6-bit value of base64url character c placed where the k-th character of
+// a group of 4 goes in the group's 24 bits; kInvalid, a bit above those, for every other byte.
+constexpr uint32_t kInvalid = 1u << 24;
+constexpr std::array<std::array<uint32_t, 256>, 4> kDecode = [] {
+  std::array<std::array<uint32_t, 256>, 4> decode{};
+  for (int k = 0; k < 4; ++k) {
+    for (auto& bits : decode[k]) bits = kInvalid;
+    for (uint32_t v = 0; v < 64; ++v) {
+      decode[k][static_cast<uint8_t>(kUrlAlphabet[v])] = v << (18 - 6 * k);
+    }
+  }
+  return decode;
+}();
 
 }  // namespace
 
@@ -53,23 +58,37 @@ std::string Base64UrlEncode(absl::string_view data) { return Encode(data, kUrlAl
 std::string Base64Encode(absl::string_view data) { return Encode(data, kStdAlphabet, true); }
 
 std::optional<std::string> Base64UrlDecode(absl::string_view encoded) {
-  if (encoded.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(encoded.size() * 3 / 4);
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (char c : encoded) {
-    int8_t v = kUrlTable[static_cast<uint8_t>(c)];
-    if (v < 0) return std::nullopt;
-    buffer = (buffer << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
-    }
+  const size_t tail = encoded.size() % 4;  // Characters after the last full group of 4.
+  if (tail == 1) return std::nullopt;
+  std::string out(encoded.size() / 4 * 3 + (tail == 0 ? 0 : tail - 1), '\0');
+  const auto* in = reinterpret_cast<const uint8_t*>(encoded.data());
+  char* o = out.data();
+  uint32_t seen = 0;  // The OR of all groups, to look for kInvalid once.
+  size_t i = 0;
+  for (; i + 4 <= encoded.size(); i += 4, o += 3) {
+    const uint32_t bits =
+        kDecode[0][in[i]] | kDecode[1][in[i + 1]] | kDecode[2][in[i + 2]] | kDecode[3][in[i + 3]];
+    seen |= bits;
+    o[0] = static_cast<char>(bits >> 16);
+    o[1] = static_cast<char>(bits >> 8);
+    o[2] = static_cast<char>(bits);
   }
-  // Leftover bits must be zero: "QQ" decodes, "QR" (same byte, other bits) does not.
-  if (bits > 0 && (buffer & ((1u << bits) - 1)) != 0) return std::nullopt;
+  // The bits after the last whole byte must be zero: "QQ" decodes, "QR" (same byte, other bits)
+  // does not, so each value has one encoding only.
+  uint32_t leftover = 0;
+  if (tail == 2) {
+    const uint32_t bits = kDecode[0][in[i]] | kDecode[1][in[i + 1]];
+    seen |= bits;
+    leftover = bits & 0xFFFF;
+    o[0] = static_cast<char>(bits >> 16);
+  } else if (tail == 3) {
+    const uint32_t bits = kDecode[0][in[i]] | kDecode[1][in[i + 1]] | kDecode[2][in[i + 2]];
+    seen |= bits;
+    leftover = bits & 0xFF;
+    o[0] = static_cast<char>(bits >> 16);
+    o[1] = static_cast<char>(bits >> 8);
+  }
+  if ((seen & kInvalid) != 0 || leftover != 0) return std::nullopt;
   return out;
 }
 

@@ -42,15 +42,14 @@ struct JwtLimits {
   size_t max_roles = 200;
 };
 
-// A parsed, unverified token. String claims are empty when absent.
+// A parsed, unverified token: the header fields and claims tokend uses, nothing else. String
+// claims are empty when absent.
 struct Jwt {
   // Header.
   std::string alg;  // Always present.
   std::string kid;
   std::string typ;
   std::string x5t;
-  nlohmann::json header;   // The whole header object.
-  nlohmann::json payload;  // The whole payload object.
 
   std::string signing_input;  // "header.payload" as it appeared in the token.
   std::string signature;      // The decoded signature bytes; may be empty (alg "none").

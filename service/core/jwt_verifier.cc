@@ -73,14 +73,14 @@ bool VerifyWith(unsigned algorithm, EVP_PKEY* key, absl::string_view input,
   }
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;  // Owned by ctx.
-  if (ctx == nullptr || EVP_DigestVerifyInit(ctx.get(), &pctx, EVP_sha256(), nullptr, key) != 1) {
+  if (ctx == nullptr || EVP_DigestVerifyInit(ctx.get(), &pctx, Sha256(), nullptr, key) != 1) {
     return false;
   }
   if (algorithm == kRs256 && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
     return false;
   }
   if (algorithm == kPs256 && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-                              EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) != 1 ||
+                              EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, Sha256()) != 1 ||
                               EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, kPs256SaltBytes) != 1)) {
     return false;
   }

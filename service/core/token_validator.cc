@@ -7,15 +7,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "service/common/openssl_ptr.h"
 #include "service/core/identifiers.h"
 
 namespace tokend {
 namespace {
 
-std::string Sha256(absl::string_view data) {
+std::string Digest(absl::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
-  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
+  EVP_Digest(data.data(), data.size(), digest, &size, tokend::Sha256(), nullptr);
   return std::string(reinterpret_cast<const char*>(digest), size);
 }
 
@@ -53,7 +54,7 @@ void TokenValidator::Validate(const ValidationRequest& request, ValidationCallba
     done(absl::InvalidArgumentError("token: must not be empty"));
     return;
   }
-  std::string digest = Sha256(token);
+  std::string digest = Digest(token);
   std::optional<Verified> known;
   {
     absl::ReaderMutexLock lock(&mu_);

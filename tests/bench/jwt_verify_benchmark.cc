@@ -4,8 +4,13 @@
 // one JwkSet. BM_VerifySignature and BM_FullCheck include ParseJwt; BM_VerifySignatureParsed
 // does not.
 //
-//   tokend-jwt-verify-benchmark [--benchmark_repetitions=5 ...]
+//   tokend-jwt-verify-benchmark [--corpus_out=DIR] [--benchmark_repetitions=5 ...]
+//
+// --corpus_out=DIR also writes the tokens (tokens.txt), their keys (jwks.json) and what a
+// verifier should expect (expected.json) for the peer libraries in tests/bench/peers.
 #include <cstdint>
+#include <fstream>
+#include <iostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +42,7 @@ struct Fixture {
       keys.push_back(TestKey::Rsa(2048, absl::StrCat("key-", k)));
       jwks.push_back(keys.back().Jwk());
     }
+    jwks_json = testing::JwksJson(jwks);
     set = *ParseJwks(testing::JwksJson(jwks));
     for (int i = 0; i < kTokens; ++i) {
       const TestKey& key = keys[static_cast<size_t>(i % 3)];
@@ -70,6 +76,7 @@ struct Fixture {
   }
 
   std::vector<TestKey> keys;
+  std::string jwks_json;
   JwkSet set;
   std::vector<std::string> tokens;
   std::vector<EVP_PKEY*> raw_keys;  // Owned by set.
@@ -93,7 +100,7 @@ void BM_RawOpenSslRs256Verify(benchmark::State& state) {
     EvpMdCtxPtr ctx(EVP_MD_CTX_new());
     const auto* sig = reinterpret_cast<const unsigned char*>(f.signatures[n].data());
     const auto* input = reinterpret_cast<const unsigned char*>(f.signing_inputs[n].data());
-    if (EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, f.raw_keys[n]) != 1 ||
+    if (EVP_DigestVerifyInit(ctx.get(), nullptr, Sha256(), nullptr, f.raw_keys[n]) != 1 ||
         EVP_DigestVerify(ctx.get(), sig, f.signatures[n].size(), input,
                          f.signing_inputs[n].size()) != 1) {
       state.SkipWithError("raw verify failed");
@@ -166,7 +173,42 @@ void BM_FullCheck(benchmark::State& state) {
 }
 BENCHMARK(BM_FullCheck);
 
+// Writes the corpus for the peers; false if a file cannot be written.
+bool WriteCorpus(const std::string& dir) {
+  const Fixture& f = GetFixture();
+  std::ofstream tokens(dir + "/tokens.txt");
+  for (const std::string& token : f.tokens) tokens << token << "\n";
+  std::ofstream jwks(dir + "/jwks.json");
+  jwks << f.jwks_json;
+  std::ofstream expected(dir + "/expected.json");
+  expected << nlohmann::json{{"issuer", f.expected.issuer},
+                             {"audience", f.expected.audiences[0]},
+                             {"now", kNowSeconds},
+                             {"role", f.expected.required_roles[0]}}
+                  .dump();
+  return tokens.flush() && jwks.flush() && expected.flush();
+}
+
 }  // namespace
 }  // namespace tokend
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--corpus_out=", 0) == 0) {
+      if (!tokend::WriteCorpus(arg.substr(13))) {
+        std::cerr << "cannot write the corpus to " << arg.substr(13) << "\n";
+        return 1;
+      }
+      continue;
+    }
+    args.push_back(argv[i]);
+  }
+  int count = static_cast<int>(args.size());
+  benchmark::Initialize(&count, args.data());
+  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
