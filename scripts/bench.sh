@@ -181,6 +181,53 @@ for b in BM_RawOpenSslRs256Verify BM_ParseJwt BM_VerifySignature BM_VerifySignat
   printf '| %s | %.0f | %s |\n' $b "$ns" "$(ratio "$ns" "$raw_ns")"
 done
 
+# Peers verifying the same 64 tokens with a prepared key, each on core 1: Node's jose and
+# jsonwebtoken (npm, installed into a temporary folder from tests/bench/peers' lock file) and
+# Python's PyJWT (Debian's python3-jwt). A peer that cannot be installed is reported as such.
+corpus=$work/corpus
+mkdir -p "$corpus"
+"$bench/tokend-jwt-verify-benchmark" --corpus_out="$corpus" --benchmark_filter=none >/dev/null 2>&1
+peer_rows=()
+if command -v npm >/dev/null && cp "$root/tests/bench/peers/package.json" \
+  "$root/tests/bench/peers/package-lock.json" "$root/tests/bench/peers/verify.mjs" "$corpus/" &&
+  (cd "$corpus" && timeout 300 npm ci --no-audit --no-fund >/dev/null 2>&1); then
+  for peer in jose jsonwebtoken; do
+    rate=$(cd "$corpus" && taskset -c 1 node verify.mjs $peer "$corpus" 3 | field per_second)
+    peer_rows+=("$peer (Node $(node --version))|$rate")
+  done
+else
+  peer_rows+=("jose, jsonwebtoken|not run: npm registry unreachable")
+fi
+if ! /usr/bin/python3 -c 'import jwt' 2>/dev/null && [ "$(id -u)" -eq 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-jwt \
+    >/dev/null 2>&1 || true
+fi
+if /usr/bin/python3 -c 'import jwt' 2>/dev/null; then
+  rate=$(taskset -c 1 /usr/bin/python3 "$root/tests/bench/peers/verify_pyjwt.py" "$corpus" 3 |
+    field per_second)
+  peer_rows+=("PyJWT $(/usr/bin/python3 -c 'import jwt; print(jwt.__version__)')|$rate")
+else
+  peer_rows+=("PyJWT|not run: python3-jwt missing")
+fi
+echo
+echo "Verifications per second on one core, the same 64 tokens (signature, time, issuer,"
+echo "audience; tokend's full check also tenant and roles):"
+echo
+echo "| verifier | per second | vs raw OpenSSL |"
+echo "| --- | --- | --- |"
+full_ns=$(lib_ns BM_FullCheck)
+awk -v r="$raw_ns" 'BEGIN { printf "| raw OpenSSL RS256 verify (the limit) | %.0f | 1.00 |\n", 1e9 / r }'
+awk -v f="$full_ns" -v r="$raw_ns" 'BEGIN { printf "| tokend (BM_FullCheck) | %.0f | %.2f |\n", 1e9 / f, r / f }'
+for row in "${peer_rows[@]}"; do
+  name=${row%%|*}
+  rate=${row#*|}
+  if [[ $rate =~ ^[0-9.]+$ ]]; then
+    awk -v n="$name" -v p="$rate" -v r="$raw_ns" 'BEGIN { printf "| %s | %.0f | %.2f |\n", n, p, p * r / 1e9 }'
+  else
+    echo "| $name | $rate | |"
+  fi
+done
+
 echo
 echo "Token requests per key, simulated (fake clock, a call every second):"
 "$bench/tokend-renewal-simulation" --hours 24 --lifetime 3599

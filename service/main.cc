@@ -6,6 +6,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "service/common/logging.h"
+#include "service/common/process_hardening.h"
 #include "service/config/config.h"
 #include "service/server/server_runner.h"
 
@@ -35,6 +36,11 @@ int main(int argc, char** argv) {
       break;
   }
   tokend::SetLogLevel(parsed->config.log_level);
+  // Before any secret is read: no core dump, no ptrace or /proc/PID/mem for other processes.
+  if (absl::Status hardened = tokend::HardenProcess(); !hardened.ok()) {
+    tokend::LogError("cannot harden the process", {{"error", std::string(hardened.message())}});
+    return 1;
+  }
   tokend::LogInfo("starting", {{"version", TOKEND_VERSION}});
   return tokend::RunServer(parsed->config);
 }

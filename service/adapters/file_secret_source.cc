@@ -2,14 +2,12 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <set>
@@ -23,9 +21,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "service/adapters/workload_identity.h"
 #include "service/common/logging.h"
+#include "service/common/openssl_ptr.h"
 #include "service/common/secret_string.h"
 #include "service/common/status_macros.h"
+#include "service/core/certificate_assertion.h"
 #include "service/core/identifiers.h"
 
 namespace tokend {
@@ -39,7 +40,9 @@ constexpr char kClientId[] = "client-id";
 constexpr char kClientSecret[] = "client-secret";
 constexpr char kCertificate[] = "client-certificate";
 constexpr char kAuthorityHost[] = "authority-host";
-constexpr const char* kKeys[] = {kTenantId, kClientId, kClientSecret, kCertificate, kAuthorityHost};
+constexpr char kAssertionAlgorithm[] = "assertion-algorithm";
+constexpr const char* kKeys[] = {kTenantId,    kClientId,      kClientSecret,
+                                 kCertificate, kAuthorityHost, kAssertionAlgorithm};
 
 struct FdCloser {
   ~FdCloser() { close(fd); }
@@ -47,18 +50,6 @@ struct FdCloser {
 };
 struct DirCloser {
   void operator()(DIR* d) const { closedir(d); }
-};
-struct BioDeleter {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct X509Deleter {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct EvpPkeyDeleter {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct EvpMdCtxDeleter {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
 
 // The OS's description of `err`, lowercase ("permission denied").
@@ -138,10 +129,10 @@ absl::StatusOr<std::string> ReadLink(const std::string& prefix, const std::strin
 
 // The first 16 hex digits of a SHA-256 over the keys and contents of `files`.
 std::string ContentHash(const Files& files) {
-  std::unique_ptr<EVP_MD_CTX, EvpMdCtxDeleter> ctx(EVP_MD_CTX_new());
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_size = 0;
-  bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
+  bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx.get(), Sha256(), nullptr) == 1;
   for (const auto& [key, content] : files) {
     std::string header = absl::StrCat(key, "\n", content.size(), "\n");  // Unambiguous framing.
     ok = ok && EVP_DigestUpdate(ctx.get(), header.data(), header.size()) == 1 &&
@@ -206,30 +197,29 @@ absl::StatusOr<absl::string_view> Value(const std::string& prefix, const Files& 
   return value;
 }
 
-// OK iff `pem` holds a certificate and the private key that goes with it.
-absl::Status CheckCertificate(const std::string& prefix, const SecretString& pem) {
-  auto fail = [&](absl::string_view why) {
-    ERR_clear_error();  // Leave no parse errors behind on this thread's OpenSSL error queue.
-    return absl::FailedPreconditionError(absl::StrCat(prefix, "file ", kCertificate, ": ", why));
-  };
-  if (pem.empty()) return fail("is empty");
-  auto bio = [&] {
-    return std::unique_ptr<BIO, BioDeleter>(
-        BIO_new_mem_buf(pem.Reveal().data(), static_cast<int>(pem.size())));
-  };
-  // Never prompt for a passphrase: an encrypted key is reported as missing.
-  pem_password_cb* no_passphrase = [](char*, int, int, void*) { return -1; };
-  auto cert_bio = bio();
-  std::unique_ptr<X509, X509Deleter> cert(
-      cert_bio ? PEM_read_bio_X509(cert_bio.get(), nullptr, no_passphrase, nullptr) : nullptr);
-  if (cert == nullptr) return fail("has no PEM certificate");
-  auto key_bio = bio();
-  std::unique_ptr<EVP_PKEY, EvpPkeyDeleter> key(
-      key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, no_passphrase, nullptr) : nullptr);
-  if (key == nullptr) return fail("has no unencrypted PEM private key");
-  if (X509_check_private_key(cert.get(), key.get()) != 1) {
-    return fail("the private key does not match the certificate");
+// Makes the assertion signer of a certificate credential from `client-certificate` and the
+// optional `assertion-algorithm`.
+absl::Status AddCertificate(const std::string& prefix, Files& files, Credential& credential) {
+  CertificateAssertionOptions options;
+  if (files.count(kAssertionAlgorithm) > 0) {
+    TOKEND_ASSIGN_OR_RETURN(absl::string_view name, Value(prefix, files, kAssertionAlgorithm));
+    std::optional<AssertionAlgorithm> algorithm = ParseAssertionAlgorithm(name);
+    if (!algorithm.has_value()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(prefix, "file ", kAssertionAlgorithm, ": must be PS256 or RS256"));
+    }
+    options.algorithm = *algorithm;
   }
+  absl::StatusOr<std::unique_ptr<CertificateAssertion>> signer =
+      CertificateAssertion::Create(files[kCertificate], std::move(options));
+  if (!signer.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(prefix, "file ", kCertificate, ": ", signer.status().message()));
+  }
+  credential.kind = CredentialKind::kCertificate;
+  credential.certificate_pem = files[kCertificate];  // A copy sized to fit; `files` is wiped.
+  credential.certificate_expires_at = (*signer)->not_after();
+  credential.assertion = *std::move(signer);
   return absl::OkStatus();
 }
 
@@ -259,12 +249,14 @@ absl::StatusOr<Credential> Assemble(const std::string& prefix, Files& files) {
     credential.kind = CredentialKind::kClientSecret;
     credential.client_secret = SecretString(std::string(secret));
   } else if (has_cert) {
-    TOKEND_RETURN_IF_ERROR(CheckCertificate(prefix, files[kCertificate]));
-    credential.kind = CredentialKind::kCertificate;
-    credential.certificate_pem = files[kCertificate];  // A copy sized to fit; `files` is wiped.
+    TOKEND_RETURN_IF_ERROR(AddCertificate(prefix, files, credential));
   } else {
     return absl::NotFoundError(
         absl::StrCat(prefix, "needs a file ", kClientSecret, " or ", kCertificate));
+  }
+  if (!has_cert && files.count(kAssertionAlgorithm) > 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        prefix, "file ", kAssertionAlgorithm, ": applies to ", kCertificate, " credentials only"));
   }
   if (files.count(kAuthorityHost) > 0) {
     TOKEND_ASSIGN_OR_RETURN(absl::string_view host, Value(prefix, files, kAuthorityHost));
@@ -348,7 +340,34 @@ absl::StatusOr<CredentialSnapshot> FileSecretSource::Load() {
       snapshot.failures[name] = credential.status();
     }
   }
+  AddWorkloadIdentity(snapshot);
   return snapshot;
+}
+
+void FileSecretSource::AddWorkloadIdentity(CredentialSnapshot& snapshot) const {
+  const std::string name = kWorkloadIdentityCredential;
+  absl::StatusOr<std::optional<Credential>> credential = WorkloadIdentityFromEnvironment(env_);
+  if (credential.ok() && !credential->has_value()) return;  // Not in use.
+  absl::Status problem = credential.status();
+  if (problem.ok() && (snapshot.credentials.count(name) > 0 || snapshot.failures.count(name) > 0)) {
+    problem = absl::FailedPreconditionError(
+        absl::StrCat("credential \"", name,
+                     "\": is defined twice, by the AZURE_* variables of workload "
+                     "identity and by the folder ",
+                     name, " in the secrets dir; rename the folder"));
+  }
+  if (!problem.ok()) {
+    LogWarning("credential unusable",
+               {{"credential", name}, {"error", std::string(problem.message())}});
+    snapshot.credentials.erase(name);
+    snapshot.failures[name] = problem;
+    return;
+  }
+  snapshot.credentials[name] = std::make_shared<const Credential>(**std::move(credential));
+}
+
+EnvLookup FileSecretSource::ProcessEnvironment() {
+  return [](const char* name) -> const char* { return std::getenv(name); };
 }
 
 }  // namespace tokend

@@ -271,6 +271,13 @@ std::string PrometheusMetrics::Scrape() {
       AddGauge(up, usable ? 1 : 0, "credential", credential);
     }
     families.push_back(std::move(up));
+    prometheus::MetricFamily certificates =
+        Gauges("tokend_certificate_expiry_timestamp_seconds",
+               "When the certificate of a certificate credential expires (notAfter, Unix time).");
+    for (const auto& [credential, when] : state.certificate_expiry_timestamp) {
+      AddGauge(certificates, when, "credential", credential);
+    }
+    families.push_back(std::move(certificates));
     prometheus::MetricFamily keys =
         Gauges("tokend_keys_held", "Signing keys held for token validation.");
     AddGauge(keys, static_cast<double>(state.keys_held));

@@ -32,8 +32,9 @@ namespace tokend {
 // What the gauges read at scrape time show; filled by the server from its caches.
 struct ScrapeState {
   int64_t token_cache_entries = 0;
-  std::map<std::string, double> token_seconds_until_expiry;  // Credential -> soonest expiry.
-  std::map<std::string, bool> credential_up;                 // Credential -> usable.
+  std::map<std::string, double> token_seconds_until_expiry;    // Credential -> soonest expiry.
+  std::map<std::string, bool> credential_up;                   // Credential -> usable.
+  std::map<std::string, double> certificate_expiry_timestamp;  // Credential -> notAfter, Unix s.
   int64_t keys_held = 0;
   int64_t key_sets = 0;
   double key_set_age_seconds = 0;  // Of the oldest key set.

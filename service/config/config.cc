@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "service/common/status_macros.h"
 #include "service/core/identifiers.h"
@@ -24,8 +25,20 @@ const FlagParser& Parser() {
        "Folder with one subfolder per credential (tenant-id, client-id, client-secret or "
        "client-certificate, optional authority-host), as a Kubernetes Secret mounts them.",
        "/var/run/secrets/tokend", "TOKEND_SECRETS_DIR"},
-      {"authority-host", "URL", "The Entra ID authority, for every credential without its own.",
-       "https://login.microsoftonline.com", "TOKEND_AUTHORITY_HOST"},
+      {"cloud", "CLOUD",
+       "The Entra ID cloud: public (https://login.microsoftonline.com), usgov "
+       "(https://login.microsoftonline.us) or china (https://login.partner.microsoftonline.cn). "
+       "Its authority host serves every credential without its own authority-host, and the "
+       "consent links. Default: public.",
+       "", "TOKEND_CLOUD"},
+      {"authority-host", "URL",
+       "The Entra ID authority, for every credential without its own, instead of --cloud's "
+       "(e.g. a local identity provider; http only for loopback).",
+       "", "TOKEND_AUTHORITY_HOST"},
+      {"region", "REGION",
+       "Azure region (e.g. westus2) whose regional token endpoint (ESTS-R) serves token "
+       "requests, for applications Entra ID allows to use one. Empty: the global endpoint.",
+       "", "TOKEND_REGION"},
       {"audiences", "LIST", "Comma-separated audiences that ValidateToken accepts.", "",
        "TOKEND_AUDIENCES"},
       {"allowed-tenants", "LIST",
@@ -34,6 +47,10 @@ const FlagParser& Parser() {
        "", "TOKEND_ALLOWED_TENANTS"},
       {"clock-skew", "DURATION", "Leeway for token lifetimes, up to 10m.", "5m",
        "TOKEND_CLOCK_SKEW"},
+      {"token-requests-per-minute", "N",
+       "Most token requests tokend makes per key (credential, tenant, scopes) in any minute; "
+       "force_refresh beyond it fails RESOURCE_EXHAUSTED.",
+       "12", "TOKEND_TOKEN_REQUESTS_PER_MINUTE"},
       {"shutdown-grace", "DURATION",
        "On SIGTERM or SIGINT, how long calls in flight may take to finish.", "10s",
        "TOKEND_SHUTDOWN_GRACE"},
@@ -91,6 +108,43 @@ absl::Status ParseTls(const FlagValues& flags, TlsFiles* tls) {
   return absl::OkStatus();
 }
 
+// --cloud, --authority-host and --region.
+absl::Status ParseAuthority(const FlagValues& flags, Config* config) {
+  const std::string& cloud = flags.Get("cloud");
+  const std::string& authority = flags.Get("authority-host");
+  if (!cloud.empty()) {
+    absl::StatusOr<Cloud> parsed = ParseCloud(cloud);
+    if (!parsed.ok()) return FlagError(flags, "cloud", parsed.status().message());
+    config->cloud = *parsed;
+  }
+  if (!cloud.empty() && !authority.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        flags.Origin("cloud"), " and ", flags.Origin("authority-host"),
+        ": give one (--cloud picks the cloud's authority host; --authority-host names one)"));
+  }
+  if (authority.empty()) {
+    config->authority_host = CloudAuthorityHost(config->cloud);
+  } else {
+    TOKEND_ASSIGN_OR_RETURN(config->authority_host,
+                            NormalizeAuthorityHost(flags.Origin("authority-host"), authority));
+  }
+  config->region = flags.Get("region");
+  if (!config->region.empty()) {
+    if (!IsRegionName(config->region)) {
+      return FlagError(flags, "region",
+                       "not an Azure region name (lowercase letters and digits, e.g. westus2)");
+    }
+    if (!IsCloudAuthority(config->authority_host)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flags.Origin("region"),
+                       ": regional endpoints exist for the Entra ID clouds only, not "
+                       "for the authority \"",
+                       config->authority_host, "\" (", flags.Origin("authority-host"), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Config> BuildConfig(const FlagValues& flags) {
   Config config;
   for (const std::string& item : SplitList(flags.Get("listen"))) {
@@ -128,10 +182,7 @@ absl::StatusOr<Config> BuildConfig(const FlagValues& flags) {
   }
   if (!S_ISDIR(st.st_mode)) return FlagError(flags, "secrets-dir", "is not a folder");
 
-  absl::StatusOr<std::string> authority =
-      NormalizeAuthorityHost(flags.Origin("authority-host"), flags.Get("authority-host"));
-  if (!authority.ok()) return authority.status();
-  config.authority_host = *authority;
+  TOKEND_RETURN_IF_ERROR(ParseAuthority(flags, &config));
 
   config.audiences = SplitList(flags.Get("audiences"));
   for (const std::string& tenant : SplitList(flags.Get("allowed-tenants"))) {
@@ -147,6 +198,11 @@ absl::StatusOr<Config> BuildConfig(const FlagValues& flags) {
 
   TOKEND_ASSIGN_OR_RETURN(config.clock_skew,
                           ParseDurationFlag(flags, "clock-skew", absl::Minutes(10)));
+  if (!absl::SimpleAtoi(flags.Get("token-requests-per-minute"),
+                        &config.token_requests_per_minute) ||
+      config.token_requests_per_minute < 1 || config.token_requests_per_minute > 600) {
+    return FlagError(flags, "token-requests-per-minute", "must be a whole number from 1 to 600");
+  }
   TOKEND_ASSIGN_OR_RETURN(config.shutdown_grace,
                           ParseDurationFlag(flags, "shutdown-grace", absl::Minutes(10)));
 

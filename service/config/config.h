@@ -11,6 +11,7 @@
 #include "service/common/flag_parser.h"
 #include "service/common/logging.h"
 #include "service/config/listen_address.h"
+#include "service/core/cloud.h"
 
 namespace tokend {
 
@@ -26,12 +27,15 @@ struct Config {
   int socket_mode = 0660;                    // --socket-mode: 0600 or 0660.
   std::string metrics_listen;                // --metrics-listen host:port; empty: no metrics port.
   std::string secrets_dir;                   // --secrets-dir: an existing folder.
-  std::string authority_host;                // --authority-host, normalised (no trailing slash).
+  Cloud cloud = Cloud::kPublic;              // --cloud.
+  std::string authority_host;                // --authority-host, else --cloud's; normalised.
+  std::string region;                        // --region; empty: the global token endpoints.
   std::vector<std::string> audiences;        // --audiences.
   std::vector<std::string> allowed_tenants;  // --allowed-tenants; empty: credentials' own.
   bool any_tenant = false;                   // --allowed-tenants '*'.
   absl::Duration clock_skew = absl::Minutes(5);       // --clock-skew.
   absl::Duration shutdown_grace = absl::Seconds(10);  // --shutdown-grace.
+  int token_requests_per_minute = 12;                 // --token-requests-per-minute, per key.
   LogLevel log_level = LogLevel::kInfo;               // --log-level.
   TlsFiles tls;  // --tls-cert-file, --tls-key-file, --tls-client-ca-file.
 };
@@ -45,7 +49,8 @@ struct ParsedCommandLine {
 
 // Parses tokend's arguments (without the program name) and environment. INVALID_ARGUMENT with a
 // message that names the flag (or variable) and the value for every bad input: unknown flag,
-// bad duration, bad address, non-loopback TCP without TLS, missing secrets dir, ...
+// bad duration, bad address, non-loopback TCP without TLS, missing secrets dir, both --cloud
+// and --authority-host, a --region with an authority that is not a cloud's, ...
 absl::StatusOr<ParsedCommandLine> ParseCommandLine(const std::vector<std::string>& args,
                                                    const EnvLookup& env);
 

@@ -6,16 +6,21 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "service/common/secret_string.h"
+#include "service/core/client_assertion.h"
 
 namespace tokend {
 
 enum class CredentialKind {
-  kClientSecret,  // `client-secret`: a shared secret sent in the token request.
-  kCertificate,   // `client-certificate`: PEM certificate and private key; signs an assertion.
+  kClientSecret,      // `client-secret`: a shared secret sent in the token request.
+  kCertificate,       // `client-certificate`: PEM certificate and private key; signs an assertion.
+  kWorkloadIdentity,  // AZURE_FEDERATED_TOKEN_FILE: a projected service-account token is the
+                      // assertion (workload identity federation).
 };
 
 struct Credential {
@@ -25,8 +30,12 @@ struct Credential {
   CredentialKind kind = CredentialKind::kClientSecret;
   SecretString client_secret;    // Set iff kind == kClientSecret.
   SecretString certificate_pem;  // Set iff kind == kCertificate: certificate and private key.
-  std::string authority_host;    // Normalised (no trailing slash); empty: use --authority-host.
-  std::string version;           // Identifies the loaded content (e.g. the ..data target).
+  // Set iff kind != kClientSecret: makes the client assertion sent instead of a secret. Shared
+  // by the copies of one version of the credential; thread-safe.
+  std::shared_ptr<ClientAssertionSource> assertion;
+  std::optional<absl::Time> certificate_expires_at;  // kCertificate: the certificate's notAfter.
+  std::string authority_host;  // Normalised (no trailing slash); empty: use --authority-host.
+  std::string version;         // Identifies the loaded content (e.g. the ..data target).
 };
 
 // The result of reading every credential once.

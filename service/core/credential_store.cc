@@ -87,6 +87,7 @@ std::vector<CredentialState> CredentialStore::States() const {
     state.name = name;
     state.usable = true;
     state.version = credential->version;
+    state.certificate_expires_at = credential->certificate_expires_at;
   }
   for (const auto& [name, status] : errors_) {
     CredentialState& state = states[name];

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "service/core/credential.h"
 
 namespace tokend {
@@ -24,6 +26,8 @@ struct CredentialState {
   bool usable = false;      // A version of it can be used (possibly an older one).
   std::string version;      // The version in use; empty if none.
   absl::Status last_error;  // Why the newest content was rejected; OK if it was accepted.
+  // The notAfter of the certificate in use, for certificate credentials.
+  std::optional<absl::Time> certificate_expires_at;
 };
 
 class CredentialStore {

@@ -121,6 +121,24 @@ void TokenCache::WaitLocked(Entry& e, const TokenRequest& request, absl::Time no
     });
     return;
   }
+  if (request.force_refresh && !e.fetching) {
+    const absl::Time slot = NextRequestSlotLocked(e, now);
+    if (slot > now) {
+      const absl::Duration wait = slot - now;
+      ErrorDetails details;
+      details.reason = "FORCE_REFRESH_LIMITED";
+      details.retry_after = wait;
+      callbacks->push_back(
+          [done = std::move(done), wait, details, limit = options_.max_requests_per_minute] {
+            done(WithErrorDetails(absl::ResourceExhaustedError(absl::StrCat(
+                                      "force_refresh: at most ", limit,
+                                      " token requests per key per minute; the next is allowed in ",
+                                      absl::FormatDuration(absl::Ceil(wait, absl::Seconds(1))))),
+                                  details));
+          });
+      return;
+    }
+  }
   uint64_t id = next_id_++;
   e.waiters.push_back(Waiter{id, request.min_validity, obtained_after, std::move(done)});
   if (!e.fetching) StartFetchLocked(e);
@@ -163,10 +181,24 @@ void TokenCache::EvictOneLocked(absl::Time now) {
   if (victim != entries_.end()) entries_.erase(victim);
 }
 
+absl::Time TokenCache::NextRequestSlotLocked(Entry& e, absl::Time now) {
+  while (!e.recent_requests.empty() && e.recent_requests.front() <= now - absl::Minutes(1)) {
+    e.recent_requests.pop_front();
+  }
+  if (static_cast<int>(e.recent_requests.size()) < options_.max_requests_per_minute) return now;
+  return e.recent_requests.front() + absl::Minutes(1);
+}
+
 void TokenCache::StartFetchLocked(Entry& e) {
   e.fetching = true;
   e.attempt = 0;
-  runner_.Post([this, key = e.key] { Attempt(key); });
+  const absl::Time now = clock_.TimeNow();
+  const absl::Time slot = NextRequestSlotLocked(e, now);
+  if (slot > now) {
+    runner_.PostAt(slot, [this, key = e.key] { Attempt(key); });
+  } else {
+    runner_.Post([this, key = e.key] { Attempt(key); });
+  }
 }
 
 bool TokenCache::InUseLocked(const Entry& e, absl::Time now) const {
@@ -232,6 +264,7 @@ void TokenCache::Attempt(const Key& key) {
     if (it == entries_.end()) return;
     credential = it->second->credential;
     target = it->second->target;
+    it->second->recent_requests.push_back(clock_.TimeNow());
   }
   absl::StatusOr<AccessToken> result = fetcher_.Fetch(*credential, key.tenant, target);
   absl::Time now = clock_.TimeNow();

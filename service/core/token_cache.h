@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -41,8 +42,12 @@ struct TokenCacheOptions {
   absl::Duration refresh_before = absl::Minutes(6);  // Renew this long before expiry...
   absl::Duration refresh_jitter = absl::Minutes(1);  // ...plus up to this much earlier.
   absl::Duration idle_timeout = absl::Hours(1);      // Unused this long: no background renewal.
-  std::function<double()> random;                    // Uniform in [0, 1); default: absl::BitGen.
-  Metrics* metrics = nullptr;  // Lookups and token requests; not owned; null: not counted.
+  // At most this many token requests per key in any minute, whatever the callers do: a
+  // force_refresh beyond it fails RESOURCE_EXHAUSTED (with RetryInfo) unless a request is
+  // already under way, and other fetches (cold misses, renewals) wait for the window.
+  int max_requests_per_minute = 12;
+  std::function<double()> random;  // Uniform in [0, 1); default: absl::BitGen.
+  Metrics* metrics = nullptr;      // Lookups and token requests; not owned; null: not counted.
 };
 
 // One caller's request. `credential` is the current version from the CredentialStore.
@@ -121,6 +126,7 @@ class TokenCache {
     absl::Time throttled_until = absl::InfinitePast();
     uint64_t refresh_generation = 0;  // Outdates earlier refresh timers.
     std::atomic<int64_t> last_used_ns{0};
+    std::deque<absl::Time> recent_requests;  // Starts of this key's requests in the last minute.
   };
   using Callbacks = std::vector<std::function<void()>>;
 
@@ -136,6 +142,8 @@ class TokenCache {
   // the reason the request must fail at once (remembered rejection, throttling).
   void WaitLocked(Entry& e, const TokenRequest& request, absl::Time now, TokenCallback done,
                   Callbacks* callbacks) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // When the next request of `e` may start under max_requests_per_minute (`now` if at once).
+  absl::Time NextRequestSlotLocked(Entry& e, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartFetchLocked(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ScheduleRefreshLocked(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool InUseLocked(const Entry& e, absl::Time now) const ABSL_SHARED_LOCKS_REQUIRED(mu_);

@@ -113,10 +113,26 @@ std::string Explain(int code, const std::string& error) {
     case 901002:
       return "the v2 endpoint does not take a resource: use scopes";
     case 70021:
-      return "no federated identity credential matches the token's issuer, subject and "
-             "audience";
+      return "no federated identity credential of the application matches the presented "
+             "token: one must name the token's issuer (the cluster's OIDC issuer URL), its "
+             "subject (system:serviceaccount:<namespace>:<service account>) and its audience "
+             "(api://AzureADTokenExchange)";
     case 700024:
-      return "the client assertion is not within its valid time range";
+      return "the client assertion is not within its valid time range: the federated "
+             "(service-account) token has expired, as when the projected token file is no "
+             "longer refreshed, or this node's clock is off by minutes";
+    case 700023:
+      return "the client assertion's audience is not this tenant's token endpoint (check the "
+             "tenant and that the authority host is the tenant's cloud)";
+    case 700021:
+      return "the client assertion's issuer and subject are not the client id";
+    case 50027:
+      return "the client assertion is not a well-formed JWT";
+    case 50013:
+      return "the client assertion is invalid (expired, malformed or already used)";
+    case 90061:
+      return "the identity provider could not fetch the federated token issuer's OpenID "
+             "configuration (the cluster's OIDC issuer URL must be public)";
     case 7000112:
     case 70001:
       return "the application is disabled";
@@ -125,8 +141,11 @@ std::string Explain(int code, const std::string& error) {
       return "consent has not been granted";
     case 700027:
     case 50012:
+      return "the client assertion's signature was not accepted: the certificate is not one "
+             "of the application's certificates (compare the thumbprints), or it has expired "
+             "there";
     case 700030:
-      return "the client assertion or its certificate was not accepted";
+      return "the client assertion's certificate is not accepted for this application";
     default:
       break;
   }
@@ -184,29 +203,49 @@ absl::Status ValidateTokenTarget(const TokenTarget& target) {
   return absl::OkStatus();
 }
 
-HttpRequest BuildTokenRequest(const Credential& credential, const std::string& authority,
-                              const std::string& tenant, const TokenTarget& target,
+std::string TokenEndpointUrl(const std::string& authority, const std::string& tenant, bool v2) {
+  return absl::StrCat(authority, "/", PercentEncode(tenant),
+                      v2 ? "/oauth2/v2.0/token" : "/oauth2/token");
+}
+
+HttpRequest BuildTokenRequest(const std::string& url, const std::string& client_id,
+                              const TokenTarget& target, const ClientAuthentication& authentication,
                               absl::Duration timeout) {
   HttpRequest request;
   request.method = "POST";
   request.timeout = timeout;
-  request.url = absl::StrCat(authority, "/", PercentEncode(tenant),
-                             target.v2() ? "/oauth2/v2.0/token" : "/oauth2/token");
+  request.url = url;
   request.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
                      {"Accept", "application/json"},
                      {"x-ms-lib-capability", "retry-after, h429"}};
   std::vector<std::pair<std::string, std::string>> form = {{"grant_type", "client_credentials"},
-                                                           {"client_id", credential.client_id}};
+                                                           {"client_id", client_id}};
   if (target.v2()) {
     form.emplace_back("scope", absl::StrJoin(target.scopes, " "));
   } else {
     form.emplace_back("resource", target.resource);
   }
+  // The secret parts are appended to the one buffer that SecretString wipes.
   std::string body = BuildQuery(form);
-  body += "&client_secret=";
-  body += PercentEncode(credential.client_secret.Reveal());
+  if (!authentication.client_assertion.empty()) {
+    absl::StrAppend(&body, "&client_assertion_type=", PercentEncode(kJwtBearerAssertionType),
+                    "&client_assertion=");
+    body += PercentEncode(authentication.client_assertion.Reveal());
+  } else {
+    body += "&client_secret=";
+    body += PercentEncode(authentication.client_secret.Reveal());
+  }
   request.body = SecretString(std::move(body));
   return request;
+}
+
+HttpRequest BuildTokenRequest(const Credential& credential, const std::string& authority,
+                              const std::string& tenant, const TokenTarget& target,
+                              absl::Duration timeout) {
+  ClientAuthentication authentication;
+  authentication.client_secret = credential.client_secret;
+  return BuildTokenRequest(TokenEndpointUrl(authority, tenant, target.v2()), credential.client_id,
+                           target, authentication, timeout);
 }
 
 absl::StatusOr<AccessToken> ParseTokenResponse(const std::string& body, absl::Time now) {

@@ -39,8 +39,29 @@ struct AccessToken {
   std::string tenant_id;                 // The token's `tid` claim.
 };
 
-// The POST for the client-credentials grant at `authority`/`tenant` with the credential's
-// client secret. REQUIRES: credential.kind == kClientSecret; `target` valid.
+// The token endpoint of `tenant` at `authority` (normalised, no trailing slash):
+// {authority}/{tenant}/oauth2/v2.0/token for v2, {authority}/{tenant}/oauth2/token for v1.
+std::string TokenEndpointUrl(const std::string& authority, const std::string& tenant, bool v2);
+
+// The assertion type of RFC 7523 client authentication (certificates and federated tokens).
+inline constexpr char kJwtBearerAssertionType[] =
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+// How the client proves who it is: exactly one of the two is set.
+struct ClientAuthentication {
+  SecretString client_secret;     // A client secret (CredentialKind::kClientSecret).
+  SecretString client_assertion;  // A JWT (kCertificate, kWorkloadIdentity).
+};
+
+// The POST for the client-credentials grant of `client_id` to the token endpoint `url` (see
+// TokenEndpointUrl), authenticated by `authentication`: client_secret, or client_assertion_type
+// and client_assertion. REQUIRES: `target` valid; exactly one field of `authentication` set.
+HttpRequest BuildTokenRequest(const std::string& url, const std::string& client_id,
+                              const TokenTarget& target, const ClientAuthentication& authentication,
+                              absl::Duration timeout);
+
+// The same with the credential's client secret at `authority`/`tenant`.
+// REQUIRES: credential.kind == kClientSecret; `target` valid.
 HttpRequest BuildTokenRequest(const Credential& credential, const std::string& authority,
                               const std::string& tenant, const TokenTarget& target,
                               absl::Duration timeout);

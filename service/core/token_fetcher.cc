@@ -4,31 +4,65 @@
 
 #include "absl/strings/str_cat.h"
 #include "service/common/logging.h"
+#include "service/core/cloud.h"
 #include "service/core/consent_url.h"
 #include "service/core/error_details.h"
 
 namespace tokend {
+namespace {
+
+// The AADSTS codes by which Entra refuses a client assertion: their messages say what the
+// assertion was made from (the certificate's thumbprint, or the token file).
+bool IsAssertionRejection(const std::string& reason) {
+  for (const char* code :
+       {"AADSTS70021", "AADSTS700021", "AADSTS700023", "AADSTS700024", "AADSTS700027",
+        "AADSTS700030", "AADSTS50012", "AADSTS50013", "AADSTS50027", "AADSTS90061"}) {
+    if (reason == code) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 TokenFetcher::TokenFetcher(HttpClient& http, Clock& clock, std::string default_authority,
-                           absl::Duration timeout)
+                           absl::Duration timeout, std::string region)
     : http_(http),
       clock_(clock),
       default_authority_(std::move(default_authority)),
-      timeout_(timeout) {}
+      timeout_(timeout),
+      region_(std::move(region)) {}
 
 absl::StatusOr<AccessToken> TokenFetcher::Fetch(const Credential& credential,
                                                 const std::string& tenant,
                                                 const TokenTarget& target) {
-  if (credential.kind != CredentialKind::kClientSecret) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "credential \"", credential.name,
-        "\" is a certificate credential; this version of tokend signs in with client secrets "
-        "only"));
-  }
   const std::string& authority = AuthorityFor(credential);
+  // The global endpoint is the assertion's audience even when the request goes to a region.
+  const std::string audience = TokenEndpointUrl(authority, tenant, target.v2());
+  const std::string url = region_.empty() ? audience
+                                          : TokenEndpointUrl(RegionalAuthority(authority, region_),
+                                                             tenant, target.v2());
+  ClientAuthentication authentication;
+  if (credential.kind == CredentialKind::kClientSecret) {
+    authentication.client_secret = credential.client_secret;
+  } else {
+    absl::StatusOr<SecretString> assertion =
+        credential.assertion == nullptr
+            ? absl::FailedPreconditionError("has no client assertion source")
+            : credential.assertion->Assertion(credential.client_id, audience, clock_.TimeNow());
+    if (!assertion.ok()) {
+      LogWarning("client assertion unavailable",
+                 {{"credential", credential.name},
+                  {"tenant", tenant},
+                  {"error", std::string(assertion.status().message())}});
+      return absl::Status(
+          assertion.status().code(),
+          absl::StrCat("credential \"", credential.name, "\": ", assertion.status().message()));
+    }
+    authentication.client_assertion = *std::move(assertion);
+  }
   absl::Time start = clock_.TimeNow();
   absl::StatusOr<HttpResponse> response =
-      http_.Send(BuildTokenRequest(credential, authority, tenant, target, timeout_));
+      http_.Send(BuildTokenRequest(url, credential.client_id, target, authentication, timeout_));
   absl::Time now = clock_.TimeNow();
   int64_t ms = absl::ToInt64Milliseconds(now - start);
   const char* endpoint = target.v2() ? "v2" : "v1";
@@ -44,6 +78,13 @@ absl::StatusOr<AccessToken> TokenFetcher::Fetch(const Credential& credential,
   if (response->status != 200) {
     absl::Status status = ClassifyTokenError(*response, now);
     std::optional<ErrorDetails> details = GetErrorDetails(status);
+    if (details.has_value() && credential.assertion != nullptr &&
+        IsAssertionRejection(details->reason)) {
+      status = WithErrorDetails(
+          absl::Status(status.code(), absl::StrCat(status.message(), " client_assertion=\"",
+                                                   credential.assertion->Describe(), "\"")),
+          *details);
+    }
     if (details.has_value() && details->reason == "AADSTS700016") {
       ConsentRequest consent;
       consent.kind = ConsentKind::kV1AdminConsent;

@@ -17,14 +17,19 @@ namespace tokend {
 
 class TokenFetcher {
  public:
-  // `http` and `clock` must outlive this object. `default_authority` is --authority-host,
-  // used for credentials without their own. `timeout` bounds each request.
+  // `http` and `clock` must outlive this object. `default_authority` is --authority-host (or
+  // --cloud's), used for credentials without their own. `timeout` bounds each request.
+  // `region` (--region; empty: none) sends token requests to the regional endpoints of cloud
+  // authorities (see RegionalAuthority); REQUIRES: empty or IsRegionName(region).
   TokenFetcher(HttpClient& http, Clock& clock, std::string default_authority,
-               absl::Duration timeout = absl::Seconds(10));
+               absl::Duration timeout = absl::Seconds(10), std::string region = "");
 
-  // Requests a token for `credential` in `tenant`. On failure: FAILED_PRECONDITION for a
-  // rejected configuration (with ErrorDetails; for an application missing from the tenant,
-  // the consent URL), UNAVAILABLE / DEADLINE_EXCEEDED for transient trouble (retry).
+  // Requests a token for `credential` in `tenant`, authenticated by its client secret or by
+  // the client assertion of its certificate or federated token. On failure:
+  // FAILED_PRECONDITION for a rejected configuration (with ErrorDetails; for an application
+  // missing from the tenant, the consent URL; for an assertion Entra refused, what it was made
+  // from) or when no assertion can be made (naming the credential and the file),
+  // UNAVAILABLE / DEADLINE_EXCEEDED for transient trouble (retry).
   absl::StatusOr<AccessToken> Fetch(const Credential& credential, const std::string& tenant,
                                     const TokenTarget& target);
 
@@ -39,6 +44,7 @@ class TokenFetcher {
   Clock& clock_;
   const std::string default_authority_;
   const absl::Duration timeout_;
+  const std::string region_;
 };
 
 }  // namespace tokend

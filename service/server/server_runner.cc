@@ -82,10 +82,11 @@ ServerRunner::ServerRunner(Config config, std::unique_ptr<SecretSource> secrets,
       metrics_(std::make_unique<PrometheusMetrics>(TOKEND_VERSION)),
       secrets_(std::move(secrets)),
       http_(std::make_unique<MeteredHttpClient>(std::move(http), *metrics_)),
-      fetcher_(*http_, clock_, config_.authority_host) {
+      fetcher_(*http_, clock_, config_.authority_host, absl::Seconds(10), config_.region) {
   runner_ = std::make_unique<ThreadPoolTaskRunner>(clock_, kWorkerThreads);
   TokenCacheOptions cache_options;
   cache_options.metrics = metrics_.get();
+  cache_options.max_requests_per_minute = config_.token_requests_per_minute;
   cache_ = std::make_unique<TokenCache>(fetcher_, clock_, *runner_, std::move(cache_options));
   JwksCacheOptions jwks_options;
   jwks_options.metrics = metrics_.get();
@@ -324,6 +325,10 @@ void ServerRunner::FillScrapeState(ScrapeState* state) {
   }
   for (const CredentialState& credential : credentials_.States()) {
     state->credential_up[credential.name] = credential.usable;
+    if (credential.certificate_expires_at.has_value()) {
+      state->certificate_expiry_timestamp[credential.name] =
+          absl::ToDoubleSeconds(*credential.certificate_expires_at - absl::UnixEpoch());
+    }
   }
   const JwksCacheStats keys = jwks_->Stats();
   state->keys_held = static_cast<int64_t>(keys.keys);

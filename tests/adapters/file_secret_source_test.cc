@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <sstream>
@@ -16,9 +17,12 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "service/adapters/workload_identity.h"
 #include "service/common/logging.h"
+#include "service/core/certificate_assertion.h"
 #include "tests/testing/secrets_dir.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/test_certificates.h"
 
 namespace tokend {
 namespace {
@@ -528,6 +532,115 @@ TEST_F(FileSecretSourceTest, NoMessageOrLogRevealsTheSecretOrIdentifiers) {
   }
   EXPECT_THAT(log.str(), Not(HasSubstr(kSecret)));
   EXPECT_THAT(log.str(), Not(HasSubstr("PRIVATE KEY")));
+}
+
+TEST_F(FileSecretSourceTest, CertificateCredentialCarriesItsSignerAndExpiry) {
+  Mount("cert", GoodCertificate());
+  absl::StatusOr<Credential> credential = LoadOne("cert");
+  ASSERT_THAT(credential, IsOk());
+  ASSERT_NE(credential->assertion, nullptr);
+  auto* signer = dynamic_cast<CertificateAssertion*>(credential->assertion.get());
+  ASSERT_NE(signer, nullptr);
+  EXPECT_EQ(signer->algorithm(), AssertionAlgorithm::kPs256);
+  EXPECT_EQ(credential->certificate_expires_at,
+            absl::FromCivil(absl::CivilDay(2036, 1, 1), absl::UTCTimeZone()));
+}
+
+TEST_F(FileSecretSourceTest, FixedCertificateHasTheKnownThumbprint) {
+  SecretFiles files = GoodCertificate();
+  files["client-certificate"] = testing::FixedCertificate().Pem();
+  Mount("fixed", files);
+  absl::StatusOr<Credential> credential = LoadOne("fixed");
+  ASSERT_THAT(credential, IsOk());
+  EXPECT_THAT(credential->assertion->Describe(), HasSubstr(testing::kFixedCertificateThumbprint));
+}
+
+TEST_F(FileSecretSourceTest, AssertionAlgorithmFileSelectsRs256) {
+  SecretFiles files = GoodCertificate();
+  files["assertion-algorithm"] = "RS256\n";
+  Mount("legacy", files);
+  absl::StatusOr<Credential> credential = LoadOne("legacy");
+  ASSERT_THAT(credential, IsOk());
+  auto* signer = dynamic_cast<CertificateAssertion*>(credential->assertion.get());
+  ASSERT_NE(signer, nullptr);
+  EXPECT_EQ(signer->algorithm(), AssertionAlgorithm::kRs256);
+}
+
+TEST_F(FileSecretSourceTest, BadCertificateSettingsNameTheFile) {
+  SecretFiles unknown_algorithm = GoodCertificate();
+  unknown_algorithm["assertion-algorithm"] = "HS256\n";
+  Mount("unknown-algorithm", unknown_algorithm);
+  EXPECT_THAT(LoadOne("unknown-algorithm"),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("credential \"unknown-algorithm\": file assertion-algorithm: "
+                                 "must be PS256 or RS256")));
+  SecretFiles secret_with_algorithm = GoodSecret();
+  secret_with_algorithm["assertion-algorithm"] = "RS256\n";
+  Mount("secret-with-algorithm", secret_with_algorithm);
+  EXPECT_THAT(LoadOne("secret-with-algorithm"),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("file assertion-algorithm: applies to client-certificate "
+                                 "credentials only")));
+  SecretFiles ec = GoodCertificate();
+  ec["client-certificate"] = testing::MakeEcCertificate().Pem();
+  Mount("ec", ec);
+  EXPECT_THAT(LoadOne("ec"), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                      HasSubstr("credential \"ec\": file client-certificate: "
+                                                "the key must be RSA")));
+}
+
+EnvLookup WebhookEnvironment(const std::string& client_id = kClientId) {
+  auto variables =
+      std::make_shared<const std::map<std::string, std::string>>(std::map<std::string, std::string>{
+          {"AZURE_CLIENT_ID", client_id},
+          {"AZURE_TENANT_ID", kTenant},
+          {"AZURE_FEDERATED_TOKEN_FILE", "/var/run/secrets/azure/tokens/azure-identity-token"},
+          {"AZURE_AUTHORITY_HOST", "https://login.microsoftonline.com/"}});
+  return [variables](const char* name) -> const char* {
+    auto it = variables->find(name);
+    return it == variables->end() ? nullptr : it->second.c_str();
+  };
+}
+
+TEST_F(FileSecretSourceTest, WorkloadIdentityVariablesAddACredentialBesideTheFolders) {
+  Mount("mde", GoodSecret());
+  absl::StatusOr<CredentialSnapshot> snapshot =
+      FileSecretSource(dir_.path(), WebhookEnvironment()).Load();
+  ASSERT_THAT(snapshot, IsOk());
+  EXPECT_THAT(snapshot->failures, IsEmpty());
+  ASSERT_EQ(snapshot->credentials.count("mde"), 1u);
+  ASSERT_EQ(snapshot->credentials.count(kWorkloadIdentityCredential), 1u);
+  const Credential& wi = *snapshot->credentials.at(kWorkloadIdentityCredential);
+  EXPECT_EQ(wi.kind, CredentialKind::kWorkloadIdentity);
+  EXPECT_EQ(wi.authority_host, "https://login.microsoftonline.com");
+  // Without the variables there is no such credential.
+  absl::StatusOr<CredentialSnapshot> plain =
+      FileSecretSource(dir_.path(), [](const char*) -> const char* { return nullptr; }).Load();
+  ASSERT_THAT(plain, IsOk());
+  EXPECT_EQ(plain->credentials.count(kWorkloadIdentityCredential), 0u);
+}
+
+TEST_F(FileSecretSourceTest, WorkloadIdentityAndAFolderOfTheSameNameConflict) {
+  Mount("workload-identity", GoodSecret());
+  absl::StatusOr<CredentialSnapshot> snapshot =
+      FileSecretSource(dir_.path(), WebhookEnvironment()).Load();
+  ASSERT_THAT(snapshot, IsOk());
+  EXPECT_EQ(snapshot->credentials.count(kWorkloadIdentityCredential), 0u);
+  ASSERT_EQ(snapshot->failures.count(kWorkloadIdentityCredential), 1u);
+  EXPECT_THAT(snapshot->failures.at(kWorkloadIdentityCredential),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("is defined twice")));
+}
+
+TEST_F(FileSecretSourceTest, BrokenWorkloadIdentityVariablesAreAFailingCredential) {
+  Mount("mde", GoodSecret());
+  absl::StatusOr<CredentialSnapshot> snapshot =
+      FileSecretSource(dir_.path(), WebhookEnvironment("not-a-guid")).Load();
+  ASSERT_THAT(snapshot, IsOk());
+  EXPECT_EQ(snapshot->credentials.count("mde"), 1u);
+  ASSERT_EQ(snapshot->failures.count(kWorkloadIdentityCredential), 1u);
+  EXPECT_THAT(snapshot->failures.at(kWorkloadIdentityCredential),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("variable AZURE_CLIENT_ID: must be a GUID")));
 }
 
 }  // namespace

@@ -85,6 +85,7 @@ TEST(PrometheusMetricsTest, GaugesComeFromTheScrapeSourceAtEachScrape) {
     state->token_seconds_until_expiry["mde"] = 1234.5;
     state->credential_up["mde"] = true;
     state->credential_up["broken"] = false;
+    state->certificate_expiry_timestamp["cert"] = 1800000000;
     state->keys_held = 4;
     state->key_sets = 2;
     state->key_set_age_seconds = 60;
@@ -98,6 +99,9 @@ TEST(PrometheusMetricsTest, GaugesComeFromTheScrapeSourceAtEachScrape) {
   EXPECT_THAT(text, HasSubstr("tokend_credential_up{credential=\"broken\"} 0\n"));
   EXPECT_THAT(text, HasSubstr("tokend_credential_up{credential=\"mde\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("tokend_keys_held 4\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("tokend_certificate_expiry_timestamp_seconds{credential=\"cert\"} 1800000000\n"));
   EXPECT_THAT(text, HasSubstr("tokend_key_sets 2\n"));
   EXPECT_THAT(text, HasSubstr("tokend_key_set_age_seconds 60\n"));
   metrics.Scrape();

@@ -59,9 +59,12 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(config->listen[0].kind, ListenAddress::Kind::kUnix);
   EXPECT_EQ(config->listen[0].path, "/run/tokend/tokend.sock");
   EXPECT_EQ(config->socket_mode, 0660);
+  EXPECT_EQ(config->cloud, Cloud::kPublic);
   EXPECT_EQ(config->authority_host, "https://login.microsoftonline.com");
+  EXPECT_EQ(config->region, "");
   EXPECT_EQ(config->clock_skew, absl::Minutes(5));
   EXPECT_EQ(config->shutdown_grace, absl::Seconds(10));
+  EXPECT_EQ(config->token_requests_per_minute, 12);
   EXPECT_EQ(config->log_level, LogLevel::kInfo);
   EXPECT_FALSE(config->tls.enabled());
   EXPECT_FALSE(config->any_tenant);
@@ -77,6 +80,7 @@ TEST_F(ConfigTest, EveryFlag) {
       "--allowed-tenants=contoso.onmicrosoft.com,11111111-1111-1111-1111-111111111111",
       "--clock-skew=90s",
       "--shutdown-grace=2s",
+      "--token-requests-per-minute=30",
       "--log-level=debug",
   });
   ASSERT_THAT(config, IsOk());
@@ -92,6 +96,7 @@ TEST_F(ConfigTest, EveryFlag) {
               ElementsAre("contoso.onmicrosoft.com", "11111111-1111-1111-1111-111111111111"));
   EXPECT_EQ(config->clock_skew, absl::Seconds(90));
   EXPECT_EQ(config->shutdown_grace, absl::Seconds(2));
+  EXPECT_EQ(config->token_requests_per_minute, 30);
   EXPECT_EQ(config->log_level, LogLevel::kDebug);
 }
 
@@ -127,7 +132,8 @@ TEST_F(ConfigTest, HelpAndVersion) {
   for (const char* flag :
        {"--listen", "--metrics-listen", "--secrets-dir", "--authority-host", "--audiences",
         "--allowed-tenants", "--clock-skew", "--log-level", "--shutdown-grace", "--tls-cert-file",
-        "--tls-key-file", "--tls-client-ca-file", "--socket-mode", "TOKEND_SECRETS_DIR"}) {
+        "--tls-key-file", "--tls-client-ca-file", "--socket-mode", "TOKEND_SECRETS_DIR", "--cloud",
+        "TOKEND_CLOUD", "--region", "TOKEND_REGION"}) {
     EXPECT_THAT(usage, HasSubstr(flag));
   }
 }
@@ -145,6 +151,8 @@ TEST_F(ConfigTest, BadValuesNameTheFlagAndTheValue) {
       {{"--clock-skew=-1s"}, {"--clock-skew", "-1s", "negative"}},
       {{"--clock-skew=11m"}, {"--clock-skew", "11m", "at most 10m"}},
       {{"--shutdown-grace=soon"}, {"--shutdown-grace", "soon"}},
+      {{"--token-requests-per-minute=0"}, {"--token-requests-per-minute", "\"0\"", "1 to 600"}},
+      {{"--token-requests-per-minute=lots"}, {"--token-requests-per-minute", "lots"}},
       {{"--listen=127.0.0.1"}, {"--listen", "127.0.0.1", "needs a port"}},
       {{"--listen=127.0.0.1:99999"}, {"--listen", "99999", "0 to 65535"}},
       {{"--listen=unix://relative.sock"}, {"--listen", "absolute path"}},
@@ -158,6 +166,13 @@ TEST_F(ConfigTest, BadValuesNameTheFlagAndTheValue) {
       {{"--authority-host=http://login.microsoftonline.com"}, {"--authority-host", "https"}},
       {{"--authority-host=login.microsoftonline.com"}, {"--authority-host"}},
       {{"--allowed-tenants=contoso"}, {"--allowed-tenants", "contoso"}},
+      {{"--cloud=germany"}, {"--cloud", "germany", "must be public, usgov or china"}},
+      {{"--cloud=usgov", "--authority-host=https://login.microsoftonline.us"},
+       {"--cloud and --authority-host: give one"}},
+      {{"--region=West US 2"}, {"--region", "West US 2", "not an Azure region name"}},
+      {{"--region=westus2", "--authority-host=http://127.0.0.1:8080"},
+       {"--region", "regional endpoints exist for the Entra ID clouds only",
+        "http://127.0.0.1:8080"}},
       {{"--log-level=loud"}, {"--log-level", "loud"}},
       {{"--secrets-dir=/nonexistent/dir"}, {"--secrets-dir", "/nonexistent/dir", "does not exist"}},
       {{"--tls-cert-file=" + cert_}, {"--tls-cert-file and --tls-key-file"}},
@@ -174,6 +189,55 @@ TEST_F(ConfigTest, BadValuesNameTheFlagAndTheValue) {
       EXPECT_THAT(std::string(config.status().message()), HasSubstr(text));
     }
   }
+}
+
+TEST_F(ConfigTest, CloudPicksTheAuthorityHost) {
+  const struct {
+    const char* cloud;
+    Cloud want;
+    const char* host;
+  } cases[] = {
+      {"public", Cloud::kPublic, "https://login.microsoftonline.com"},
+      {"usgov", Cloud::kUsGov, "https://login.microsoftonline.us"},
+      {"china", Cloud::kChina, "https://login.partner.microsoftonline.cn"},
+  };
+  for (const auto& test : cases) {
+    SCOPED_TRACE(test.cloud);
+    absl::StatusOr<Config> config = Run({std::string("--cloud=") + test.cloud});
+    ASSERT_THAT(config, IsOk());
+    EXPECT_EQ(config->cloud, test.want);
+    // Consent links and every credential without its own authority-host use this host.
+    EXPECT_EQ(config->authority_host, test.host);
+  }
+}
+
+TEST_F(ConfigTest, CloudAndRegionFromTheEnvironment) {
+  env_["TOKEND_CLOUD"] = "usgov";
+  env_["TOKEND_REGION"] = "usgovvirginia";
+  absl::StatusOr<Config> config = Run({});
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(config->authority_host, "https://login.microsoftonline.us");
+  EXPECT_EQ(config->region, "usgovvirginia");
+  config = Run({"--cloud=china", "--region=chinanorth3"});
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(config->authority_host, "https://login.partner.microsoftonline.cn");
+  EXPECT_EQ(config->region, "chinanorth3");
+  // --authority-host in the environment and --cloud on the command line: ambiguous.
+  env_.clear();
+  env_["TOKEND_AUTHORITY_HOST"] = "https://login.microsoftonline.com/";
+  EXPECT_THAT(Run({"--cloud=usgov"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--cloud and TOKEND_AUTHORITY_HOST (environment): give one")));
+}
+
+TEST_F(ConfigTest, RegionWorksWithACloudAuthorityHost) {
+  absl::StatusOr<Config> config =
+      Run({"--authority-host=https://login.microsoftonline.com/", "--region=westus2"});
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(config->authority_host, "https://login.microsoftonline.com");
+  EXPECT_EQ(config->region, "westus2");
+  EXPECT_EQ(RegionalAuthority(config->authority_host, config->region),
+            "https://westus2.login.microsoft.com");
 }
 
 TEST_F(ConfigTest, SecretsDirMustBeAFolder) {

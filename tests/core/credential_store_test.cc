@@ -116,6 +116,26 @@ TEST_F(CredentialStoreTest, ReportsAddedChangedAndRemoved) {
   EXPECT_THAT(store_.Find("a"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("a")));
 }
 
+TEST_F(CredentialStoreTest, StatesCarryTheCertificateExpiryOfTheVersionInUse) {
+  const absl::Time expiry = absl::FromUnixSeconds(2082758400);
+  auto certificate = std::make_shared<Credential>(*MakeCredential("cert", "1"));
+  certificate->kind = CredentialKind::kCertificate;
+  certificate->certificate_expires_at = expiry;
+  CredentialSnapshot snapshot;
+  snapshot.credentials["cert"] = certificate;
+  snapshot.credentials["mde"] = MakeCredential("mde", "1");
+  store_.Apply(snapshot);
+  std::vector<CredentialState> states = store_.States();
+  ASSERT_EQ(states.size(), 2u);
+  EXPECT_EQ(states[0].certificate_expires_at, expiry);
+  EXPECT_EQ(states[1].certificate_expires_at, std::nullopt);
+  // A broken update keeps the last good certificate, and so its expiry.
+  snapshot.credentials.erase("cert");
+  snapshot.failures["cert"] = absl::FailedPreconditionError("file client-certificate: is empty");
+  store_.Apply(snapshot);
+  EXPECT_EQ(store_.States()[0].certificate_expires_at, expiry);
+}
+
 TEST_F(CredentialStoreTest, NoCredentialAtAll) {
   Apply({});
   EXPECT_FALSE(store_.AnyUsable());

@@ -476,3 +476,61 @@ TEST_F(TokenCacheTest, SoonestExpiryCountsOnlyTokensInUse) {
 
 }  // namespace
 }  // namespace tokend
+
+namespace tokend {
+namespace {
+
+TEST_F(TokenCacheTest, ForceRefreshCannotMakeTokendHammerTheProvider) {
+  TokenCacheOptions options;
+  options.max_requests_per_minute = 3;
+  MakeCache(options);
+  for (int i = 0; i < 3; ++i) {
+    http_.Push(200, TokenBody(absl::StrCat("tok-", i), 3600));
+    Result* r = Get(Request(absl::Minutes(5), /*force=*/true));
+    runner_.RunUntilIdle();
+    EXPECT_EQ(r->token(), absl::StrCat("tok-", i));
+    clock_.Advance(absl::Seconds(10));
+  }
+  // A fourth within the minute: refused at once, saying when the next is allowed.
+  Result* refused = Get(Request(absl::Minutes(5), /*force=*/true));
+  ASSERT_TRUE(refused->done());
+  EXPECT_THAT(refused->status(),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("allowed in 30s")));
+  EXPECT_EQ(GetErrorDetails(refused->status())->retry_after, absl::Seconds(30));
+  EXPECT_EQ(http_.request_count(), 3u);
+  // Callers without force_refresh are still served from memory.
+  EXPECT_TRUE(Get(Request())->from_cache());
+  // Once the first request is a minute old, force_refresh works again.
+  clock_.Advance(absl::Seconds(30));
+  http_.Push(200, TokenBody("tok-3", 3600));
+  Result* again = Get(Request(absl::Minutes(5), /*force=*/true));
+  runner_.RunUntilIdle();
+  EXPECT_EQ(again->token(), "tok-3");
+}
+
+TEST_F(TokenCacheTest, FetchesBeyondTheLimitWaitForTheWindow) {
+  TokenCacheOptions options;
+  options.max_requests_per_minute = 2;
+  options.rejection_ttl = absl::Seconds(1);
+  MakeCache(options);
+  // Two rejections in quick succession use the window up.
+  for (int i = 0; i < 2; ++i) {
+    http_.Push(401, R"({"error":"invalid_client","error_codes":[7000215]})");
+    Get(Request());
+    runner_.RunUntilIdle();
+    clock_.Advance(absl::Seconds(2));  // Past the rejection's memory.
+  }
+  EXPECT_EQ(http_.request_count(), 2u);
+  // A cold miss now waits (its own deadline permitting) until the first request is a minute old.
+  http_.Push(200, TokenBody("tok-1", 3600));
+  Result* waiting = Get(Request());
+  runner_.RunUntilIdle();
+  EXPECT_FALSE(waiting->done());
+  EXPECT_EQ(runner_.NextDue() - clock_.TimeNow(), absl::Seconds(56));
+  runner_.AdvanceAndRun(absl::Seconds(56));
+  EXPECT_EQ(waiting->token(), "tok-1");
+  EXPECT_EQ(http_.request_count(), 3u);
+}
+
+}  // namespace
+}  // namespace tokend

@@ -58,6 +58,29 @@ TEST(TokenEndpointTest, V1RequestUsesResource) {
               HasSubstr("&resource=https%3A%2F%2Fapi.securitycenter.windows.com&"));
 }
 
+TEST(TokenEndpointTest, AssertionRequestCarriesTheJwtBearerTypeAndNoSecret) {
+  ClientAuthentication authentication;
+  authentication.client_assertion = SecretString("header.payload.signature");
+  TokenTarget target{{"https://api.securitycenter.microsoft.com/.default"}, ""};
+  HttpRequest r = BuildTokenRequest(
+      TokenEndpointUrl("https://login.microsoftonline.us", "contoso.onmicrosoft.us", true),
+      "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa", target, authentication, absl::Seconds(3));
+  EXPECT_EQ(r.url, "https://login.microsoftonline.us/contoso.onmicrosoft.us/oauth2/v2.0/token");
+  EXPECT_EQ(r.timeout, absl::Seconds(3));
+  EXPECT_EQ(r.body.Reveal(),
+            "grant_type=client_credentials&client_id=aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa&scope="
+            "https%3A%2F%2Fapi.securitycenter.microsoft.com%2F.default&client_assertion_type=urn%"
+            "3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion="
+            "header.payload.signature");
+}
+
+TEST(TokenEndpointTest, TokenEndpointUrls) {
+  EXPECT_EQ(TokenEndpointUrl("https://login.microsoftonline.com", "contoso.com", true),
+            "https://login.microsoftonline.com/contoso.com/oauth2/v2.0/token");
+  EXPECT_EQ(TokenEndpointUrl("http://127.0.0.1:1/base", "t.example", false),
+            "http://127.0.0.1:1/base/t.example/oauth2/token");
+}
+
 TEST(TokenEndpointTest, TargetsAreValidated) {
   EXPECT_THAT(ValidateTokenTarget({{"api://x/.default"}, ""}), IsOk());
   EXPECT_THAT(ValidateTokenTarget({{}, "https://x"}), IsOk());
@@ -172,6 +195,13 @@ TEST(TokenEndpointTest, ClassifiesEveryAadstsCodeOfEntraMd) {
       {400, "invalid_grant", 65001, absl::StatusCode::kFailedPrecondition, "consent"},
       {400, "invalid_grant", 90094, absl::StatusCode::kFailedPrecondition, "consent"},
       {400, "invalid_request", 70021, absl::StatusCode::kFailedPrecondition, "federated"},
+      {401, "invalid_client", 700024, absl::StatusCode::kFailedPrecondition,
+       "not within its valid time range"},
+      {401, "invalid_client", 700023, absl::StatusCode::kFailedPrecondition, "audience"},
+      {401, "invalid_client", 700021, absl::StatusCode::kFailedPrecondition, "client id"},
+      {400, "invalid_request", 50027, absl::StatusCode::kFailedPrecondition, "well-formed JWT"},
+      {401, "invalid_client", 50013, absl::StatusCode::kFailedPrecondition, "already used"},
+      {400, "invalid_request", 90061, absl::StatusCode::kFailedPrecondition, "OIDC issuer"},
       {400, "invalid_request", 9001023, absl::StatusCode::kFailedPrecondition, "specific tenant"},
       {400, "invalid_request", 901002, absl::StatusCode::kFailedPrecondition, "use scopes"},
       {400, "temporarily_unavailable", 50033, absl::StatusCode::kUnavailable, "HTTP 400"},

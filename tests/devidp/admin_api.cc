@@ -91,6 +91,14 @@ void AdminApi::Register(httplib::Server& server) {
               [this](const Request& req, Response& res) { SetRoles(req, res); });
   server.Post("/_devidp/apps/([^/]+)/tenants",
               [this](const Request& req, Response& res) { SetTenant(req, res); });
+  server.Post("/_devidp/apps/([^/]+)/certificates",
+              [this](const Request& req, Response& res) { AddCertificate(req, res); });
+  server.Delete("/_devidp/apps/([^/]+)/certificates/([^/]+)",
+                [this](const Request& req, Response& res) { RemoveCertificate(req, res); });
+  server.Post("/_devidp/apps/([^/]+)/federated-credentials",
+              [this](const Request& req, Response& res) { AddFederatedCredential(req, res); });
+  server.Post("/_devidp/federated-issuers",
+              [this](const Request& req, Response& res) { SetFederatedIssuer(req, res); });
 }
 
 void AdminApi::AddFault(const httplib::Request& req, httplib::Response& res) {
@@ -163,6 +171,52 @@ void AdminApi::SetTenant(const httplib::Request& req, httplib::Response& res) {
     return ReplyStatus(res, s);
   }
   ReplyStatus(res, directory_.SetPresentInTenant(req.matches[1].str(), tenant, present));
+}
+
+void AdminApi::AddCertificate(const httplib::Request& req, httplib::Response& res) {
+  json body;
+  std::string pem;
+  if (absl::Status s = ParseBody(req, &body); !s.ok()) return ReplyStatus(res, s);
+  if (absl::Status s = RequireString(body, "pem", &pem); !s.ok()) return ReplyStatus(res, s);
+  absl::StatusOr<std::string> thumbprint = directory_.AddCertificate(req.matches[1].str(), pem);
+  if (!thumbprint.ok()) return ReplyStatus(res, thumbprint.status());
+  Reply(res, 200, json{{"ok", true}, {"x5t#S256", *thumbprint}});
+}
+
+void AdminApi::RemoveCertificate(const httplib::Request& req, httplib::Response& res) {
+  ReplyStatus(res, directory_.RemoveCertificate(req.matches[1].str(), req.matches[2].str()));
+}
+
+void AdminApi::AddFederatedCredential(const httplib::Request& req, httplib::Response& res) {
+  json body;
+  FederatedCredentialConfig credential;
+  if (absl::Status s = ParseBody(req, &body); !s.ok()) return ReplyStatus(res, s);
+  if (absl::Status s = RequireString(body, "issuer", &credential.issuer); !s.ok()) {
+    return ReplyStatus(res, s);
+  }
+  if (absl::Status s = RequireString(body, "subject", &credential.subject); !s.ok()) {
+    return ReplyStatus(res, s);
+  }
+  if (body.contains("audience")) {
+    if (absl::Status s = RequireString(body, "audience", &credential.audience); !s.ok()) {
+      return ReplyStatus(res, s);
+    }
+  }
+  ReplyStatus(res, directory_.AddFederatedCredential(req.matches[1].str(), credential));
+}
+
+void AdminApi::SetFederatedIssuer(const httplib::Request& req, httplib::Response& res) {
+  json body;
+  FederatedIssuerConfig issuer;
+  if (absl::Status s = ParseBody(req, &body); !s.ok()) return ReplyStatus(res, s);
+  if (absl::Status s = RequireString(body, "issuer", &issuer.issuer); !s.ok()) {
+    return ReplyStatus(res, s);
+  }
+  if (!body.contains("jwks") || !body["jwks"].is_object()) {
+    return ReplyStatus(res, absl::InvalidArgumentError("\"jwks\" must be a JWKS object"));
+  }
+  issuer.jwks = body["jwks"].dump();
+  ReplyStatus(res, directory_.SetFederatedIssuer(issuer));
 }
 
 }  // namespace devidp

@@ -1,5 +1,6 @@
 // The dev IdP's admin API under /_devidp/ (JSON bodies), used by tests and scripts to inject
-// faults, roll keys over, read counters and change app secrets and roles at run time.
+// faults, roll keys over, read counters and change app secrets, certificates, federated
+// credentials, trusted federated issuers and roles at run time.
 // Handlers are thread-safe (every target is).
 #ifndef TOKEND_TESTS_DEVIDP_ADMIN_API_H_
 #define TOKEND_TESTS_DEVIDP_ADMIN_API_H_
@@ -31,6 +32,10 @@ class AdminApi {
   void RemoveSecret(const httplib::Request& req, httplib::Response& res);
   void SetRoles(const httplib::Request& req, httplib::Response& res);
   void SetTenant(const httplib::Request& req, httplib::Response& res);
+  void AddCertificate(const httplib::Request& req, httplib::Response& res);
+  void RemoveCertificate(const httplib::Request& req, httplib::Response& res);
+  void AddFederatedCredential(const httplib::Request& req, httplib::Response& res);
+  void SetFederatedIssuer(const httplib::Request& req, httplib::Response& res);
 
   Directory& directory_;
   FaultInjector& faults_;

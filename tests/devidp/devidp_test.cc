@@ -28,13 +28,16 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/devidp/base64url.h"
+#include "tests/devidp/client_assertion_verifier.h"
 #include "tests/devidp/form_encoding.h"
 #include "tests/devidp/guid.h"
 #include "tests/devidp/idp_config.h"
 #include "tests/devidp/idp_server.h"
 #include "tests/devidp/openssl_ptr.h"
 #include "tests/devidp/rsa_signing_key.h"
+#include "tests/testing/jwt_signer.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/test_certificates.h"
 
 extern char** environ;
 
@@ -374,10 +377,23 @@ std::vector<ErrorCase> ErrorCases() {
          f["scope"] = absl::StrCat(kDefenderScope, " api://tokend-test/.default");
        }),
        400, "invalid_scope", 700022},
-      {"client assertion", kV2Path, v2([](FormFields& f) {
+      {"malformed client assertion", kV2Path, v2([](FormFields& f) {
          f.erase("client_secret");
          f["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
          f["client_assertion"] = "eyJhbGciOiJSUzI1NiJ9.e30.c2ln";
+       }),
+       400, "invalid_request", 50027},
+      {"client assertion of an unregistered certificate", kV2Path, v2([](FormFields& f) {
+         f.erase("client_secret");
+         f["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+         f["client_assertion"] = tokend::testing::SignWithCertificate(
+             tokend::testing::FixedCertificate(), tokend::testing::SigningAlg::kPs256,
+             json{{"alg", "PS256"}, {"x5t#S256", tokend::testing::kFixedCertificateX5tS256}}.dump(),
+             json{{"iss", kDefaultClientId},
+                  {"sub", kDefaultClientId},
+                  {"aud", "http://127.0.0.1/x"},
+                  {"exp", 4102444800}}
+                 .dump());
        }),
        401, "invalid_client", 700027},
   };
@@ -411,6 +427,82 @@ TEST_F(DevIdpTest, TokenErrorsAreEntraShaped) {
     EXPECT_FALSE(absl::StrContains(result->body, sent_secret));
     EXPECT_FALSE(absl::StrContains(result->body, kDefaultClientSecret));
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client assertions over HTTP (ClientAssertionVerifier has the detailed cases).
+
+TEST_F(DevIdpTest, CertificateRegisteredThroughTheAdminApiSignsIn) {
+  const tokend::testing::TestCertificate certificate = tokend::testing::MakeCertificate();
+  httplib::Result added =
+      PostJson(absl::StrCat("/_devidp/apps/", kDefaultClientId, "/certificates"),
+               json{{"pem", certificate.certificate_pem}});
+  ASSERT_TRUE(added);
+  ASSERT_EQ(added->status, 200) << added->body;
+  const std::string thumbprint = tokend::testing::X5tS256(certificate);
+  EXPECT_EQ(Body(added).value("x5t#S256", ""), thumbprint);
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  const std::string assertion = tokend::testing::SignWithCertificate(
+      certificate, tokend::testing::SigningAlg::kPs256,
+      json{{"alg", "PS256"}, {"typ", "JWT"}, {"x5t#S256", thumbprint}}.dump(),
+      json{{"aud", server_->listening_url() + kV2Path},
+           {"iss", kDefaultClientId},
+           {"sub", kDefaultClientId},
+           {"jti", RandomGuid()},
+           {"nbf", now},
+           {"exp", now + 600}}
+          .dump());
+  FormFields form = {{"grant_type", "client_credentials"},
+                     {"client_id", kDefaultClientId},
+                     {"scope", "api://tokend-test/.default"},
+                     {"client_assertion_type", kJwtBearerAssertionType},
+                     {"client_assertion", assertion}};
+  const std::string token = Token(kV2Path, form);
+  EXPECT_EQ(JwtPart(token, 1).value("azpacr", ""), "2");  // Certificate, not secret ("1").
+  httplib::Result removed = NewClient()->Delete(
+      absl::StrCat("/_devidp/apps/", kDefaultClientId, "/certificates/", thumbprint).c_str());
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(removed->status, 200) << removed->body;
+  httplib::Result refused = PostForm(kV2Path, form);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  EXPECT_EQ(Body(refused)["error_codes"], json::array({700027}));
+}
+
+TEST_F(DevIdpTest, FederatedTokenOfATrustedIssuerSignsIn) {
+  const tokend::testing::TestKey key = tokend::testing::TestKey::Rsa(2048, "sa-key-1");
+  const std::string issuer = "https://oidc.cluster.example.test";
+  httplib::Result trusted = PostJson(
+      "/_devidp/federated-issuers",
+      json{{"issuer", issuer}, {"jwks", json::parse(tokend::testing::JwksJson({key.Jwk()}))}});
+  ASSERT_TRUE(trusted);
+  ASSERT_EQ(trusted->status, 200) << trusted->body;
+  httplib::Result credential =
+      PostJson(absl::StrCat("/_devidp/apps/", kDefaultClientId, "/federated-credentials"),
+               json{{"issuer", issuer}, {"subject", "system:serviceaccount:apps:example"}});
+  ASSERT_TRUE(credential);
+  ASSERT_EQ(credential->status, 200) << credential->body;
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  auto token_of = [&](const std::string& subject) {
+    return key.Sign(tokend::testing::SigningAlg::kRs256, R"({"alg":"RS256","kid":"sa-key-1"})",
+                    json{{"aud", {kTokenExchangeAudience}},
+                         {"iss", issuer},
+                         {"sub", subject},
+                         {"nbf", now - 10},
+                         {"exp", now + 3600}}
+                        .dump());
+  };
+  FormFields form = {{"grant_type", "client_credentials"},
+                     {"client_id", kDefaultClientId},
+                     {"resource", kDefenderResource},
+                     {"client_assertion_type", kJwtBearerAssertionType},
+                     {"client_assertion", token_of("system:serviceaccount:apps:example")}};
+  EXPECT_EQ(JwtPart(Token(kV1Path, form), 1).value("appidacr", ""), "2");
+  form["client_assertion"] = token_of("system:serviceaccount:apps:other");
+  httplib::Result refused = PostForm(kV1Path, form);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_EQ(Body(refused)["error_codes"], json::array({70021}));
 }
 
 TEST_F(DevIdpTest, InvalidUtf8InRequestStillGetsAJsonError) {
@@ -921,6 +1013,25 @@ TEST(IdpConfigTest, ExampleConfigLoadsAndNormalises) {
   ASSERT_EQ(grants.count(kDefenderAppId), 1u);  // URI key became the app id.
   EXPECT_EQ(grants.at(kDefenderAppId).size(), 3u);
   EXPECT_TRUE(app.secrets[1].expired);
+  EXPECT_EQ(app.certificates.size(), 1u);
+  ASSERT_EQ(app.federated_credentials.size(), 1u);
+  EXPECT_EQ(app.federated_credentials[0].audience, kTokenExchangeAudience);
+  ASSERT_EQ(config->federated_issuers.size(), 1u);
+  EXPECT_EQ(config->federated_issuers[0].issuer, app.federated_credentials[0].issuer);
+}
+
+TEST(IdpConfigTest, RejectsBadCertificatesFederatedCredentialsAndIssuers) {
+  EXPECT_THAT(IdpConfig::FromJson(R"({"apps":[{"client_id":"aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa",
+                                     "certificates":["not a certificate"]}]})"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a PEM certificate")));
+  EXPECT_THAT(IdpConfig::FromJson(R"({"apps":[{"client_id":"aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa",
+                                     "federated_credentials":[{"issuer":"https://i"}]}]})"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("missing \"subject\"")));
+  EXPECT_THAT(IdpConfig::FromJson(R"({"federated_issuers":[{"issuer":"https://i",
+                                     "jwks":{"keys":[]}}]})"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no RSA key")));
+  EXPECT_THAT(IdpConfig::FromJson(R"({"federated_issuers":[{"issuer":"https://i"}]})"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("JWKS object")));
 }
 
 TEST(IdpConfigTest, RejectsDanglingReferencesAndUnknownFields) {

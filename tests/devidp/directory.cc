@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
 
 namespace tokend {
 namespace devidp {
@@ -29,7 +30,98 @@ Directory::Directory(const IdpConfig& config)
     for (const std::string& uri : resources_[i].uris) resource_index_[ResourceLookupKey(uri)] = i;
   }
   absl::MutexLock lock(&mu_);
-  for (const AppConfig& app : config.apps) apps_[app.client_id] = app;
+  for (const AppConfig& app : config.apps) {
+    apps_[app.client_id] = app;
+    for (const std::string& pem : app.certificates) {
+      // Normalize has checked every certificate.
+      absl::StatusOr<std::shared_ptr<const RegisteredCertificate>> certificate =
+          RegisteredCertificate::FromPem(pem);
+      if (certificate.ok()) certificates_[app.client_id].push_back(*std::move(certificate));
+    }
+  }
+  for (const FederatedIssuerConfig& issuer : config.federated_issuers) {
+    absl::StatusOr<std::shared_ptr<const IssuerKeys>> keys =
+        IssuerKeys::FromJwks(nlohmann::json::parse(issuer.jwks, nullptr, false));
+    if (keys.ok()) issuers_[issuer.issuer] = *std::move(keys);
+  }
+}
+
+std::vector<std::shared_ptr<const RegisteredCertificate>> Directory::Certificates(
+    absl::string_view client_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = certificates_.find(absl::AsciiStrToLower(client_id));
+  return it == certificates_.end() ? std::vector<std::shared_ptr<const RegisteredCertificate>>()
+                                   : it->second;
+}
+
+absl::StatusOr<std::string> Directory::AddCertificate(absl::string_view client_id,
+                                                      absl::string_view pem) {
+  absl::StatusOr<std::shared_ptr<const RegisteredCertificate>> certificate =
+      RegisteredCertificate::FromPem(pem);
+  if (!certificate.ok()) return certificate.status();
+  const std::string id = absl::AsciiStrToLower(client_id);
+  absl::MutexLock lock(&mu_);
+  auto app = apps_.find(id);
+  if (app == apps_.end()) return absl::NotFoundError(absl::StrCat("unknown app ", client_id));
+  std::vector<std::shared_ptr<const RegisteredCertificate>>& known = certificates_[id];
+  for (const auto& existing : known) {
+    if (existing->x5t_s256() == (*certificate)->x5t_s256()) return existing->x5t_s256();
+  }
+  app->second.certificates.push_back((*certificate)->pem());
+  known.push_back(*certificate);
+  return (*certificate)->x5t_s256();
+}
+
+absl::Status Directory::RemoveCertificate(absl::string_view client_id, absl::string_view x5t_s256) {
+  const std::string id = absl::AsciiStrToLower(client_id);
+  absl::MutexLock lock(&mu_);
+  auto app = apps_.find(id);
+  if (app == apps_.end()) return absl::NotFoundError(absl::StrCat("unknown app ", client_id));
+  std::vector<std::shared_ptr<const RegisteredCertificate>>& known = certificates_[id];
+  auto it = std::find_if(known.begin(), known.end(), [&](const auto& certificate) {
+    return certificate->x5t_s256() == x5t_s256;
+  });
+  if (it == known.end()) return absl::NotFoundError("no such certificate");
+  std::vector<std::string>& pems = app->second.certificates;
+  pems.erase(std::remove(pems.begin(), pems.end(), (*it)->pem()), pems.end());
+  known.erase(it);
+  return absl::OkStatus();
+}
+
+std::vector<FederatedCredentialConfig> Directory::FederatedCredentials(
+    absl::string_view client_id) const {
+  absl::MutexLock lock(&mu_);
+  auto app = apps_.find(absl::AsciiStrToLower(client_id));
+  return app == apps_.end() ? std::vector<FederatedCredentialConfig>()
+                            : app->second.federated_credentials;
+}
+
+absl::Status Directory::AddFederatedCredential(absl::string_view client_id,
+                                               const FederatedCredentialConfig& credential) {
+  if (credential.issuer.empty() || credential.subject.empty() || credential.audience.empty()) {
+    return absl::InvalidArgumentError("issuer, subject and audience must not be empty");
+  }
+  absl::MutexLock lock(&mu_);
+  auto app = apps_.find(absl::AsciiStrToLower(client_id));
+  if (app == apps_.end()) return absl::NotFoundError(absl::StrCat("unknown app ", client_id));
+  app->second.federated_credentials.push_back(credential);
+  return absl::OkStatus();
+}
+
+std::shared_ptr<const IssuerKeys> Directory::FederatedIssuerKeys(absl::string_view issuer) const {
+  absl::MutexLock lock(&mu_);
+  auto it = issuers_.find(std::string(issuer));
+  return it == issuers_.end() ? nullptr : it->second;
+}
+
+absl::Status Directory::SetFederatedIssuer(const FederatedIssuerConfig& issuer) {
+  if (issuer.issuer.empty()) return absl::InvalidArgumentError("issuer must not be empty");
+  absl::StatusOr<std::shared_ptr<const IssuerKeys>> keys =
+      IssuerKeys::FromJwks(nlohmann::json::parse(issuer.jwks, nullptr, false));
+  if (!keys.ok()) return keys.status();
+  absl::MutexLock lock(&mu_);
+  issuers_[issuer.issuer] = *std::move(keys);
+  return absl::OkStatus();
 }
 
 const TenantConfig* Directory::FindTenant(absl::string_view id_or_domain) const {

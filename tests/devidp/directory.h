@@ -1,10 +1,12 @@
 // The dev IdP's live directory: resolves tenants and resources, authenticates apps and reports
-// granted roles. Tenants and resources are fixed at construction; apps (secrets, roles, tenant
-// presence) change at run time through the admin API. Thread-safe.
+// granted roles. Tenants and resources are fixed at construction; apps (secrets, certificates,
+// federated credentials, roles, tenant presence) and trusted federated issuers change at run
+// time through the admin API. Thread-safe.
 #ifndef TOKEND_TESTS_DEVIDP_DIRECTORY_H_
 #define TOKEND_TESTS_DEVIDP_DIRECTORY_H_
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "tests/devidp/idp_config.h"
+#include "tests/devidp/verification_keys.h"
 
 namespace tokend {
 namespace devidp {
@@ -48,6 +51,34 @@ class Directory {
   // Compares `secret` with the app's secrets in constant time per secret.
   SecretCheck CheckSecret(absl::string_view client_id, absl::string_view secret) const;
 
+  // Returns the certificates registered on the app; empty if none (or the app is unknown).
+  std::vector<std::shared_ptr<const RegisteredCertificate>> Certificates(
+      absl::string_view client_id) const;
+
+  // Registers the first certificate of `pem` on the app (a rotation overlap) and returns its
+  // x5t#S256 thumbprint. NotFound for an unknown app, InvalidArgument for a bad certificate.
+  absl::StatusOr<std::string> AddCertificate(absl::string_view client_id, absl::string_view pem);
+
+  // Removes the certificate whose x5t#S256 thumbprint is `x5t_s256`. NotFound if the app or the
+  // certificate is unknown.
+  absl::Status RemoveCertificate(absl::string_view client_id, absl::string_view x5t_s256);
+
+  // Returns the app's federated identity credentials; empty if none (or the app is unknown).
+  std::vector<FederatedCredentialConfig> FederatedCredentials(absl::string_view client_id) const;
+
+  // Adds a federated identity credential to the app. NotFound for an unknown app,
+  // InvalidArgument when issuer, subject or audience is empty.
+  absl::Status AddFederatedCredential(absl::string_view client_id,
+                                      const FederatedCredentialConfig& credential);
+
+  // Returns the signing keys of the trusted federated issuer `issuer`, or null if it is not
+  // trusted.
+  std::shared_ptr<const IssuerKeys> FederatedIssuerKeys(absl::string_view issuer) const;
+
+  // Trusts tokens of `issuer.issuer` signed by the keys of `issuer.jwks`, replacing the keys it
+  // had (a key rollover). InvalidArgument for an empty issuer or a JWKS without RSA keys.
+  absl::Status SetFederatedIssuer(const FederatedIssuerConfig& issuer);
+
   // Returns the roles granted to the app in `tenant_id` on resource `resource_app_id`; empty if
   // none (or the app is unknown).
   std::vector<std::string> GrantedRoles(absl::string_view client_id, absl::string_view tenant_id,
@@ -79,6 +110,10 @@ class Directory {
 
   mutable absl::Mutex mu_;
   std::map<std::string, AppConfig> apps_ ABSL_GUARDED_BY(mu_);  // by lowercase client id
+  // Parsed AppConfig::certificates, by lowercase client id.
+  std::map<std::string, std::vector<std::shared_ptr<const RegisteredCertificate>>> certificates_
+      ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::shared_ptr<const IssuerKeys>> issuers_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace devidp

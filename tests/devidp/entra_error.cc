@@ -28,10 +28,68 @@ EntraError EntraError::ExpiredClientSecret(absl::string_view client_id) {
                            "credentials for added security: https://aka.ms/certCreds."));
 }
 
-EntraError EntraError::ClientAssertionUnsupported() {
+EntraError EntraError::MalformedClientAssertion(absl::string_view why) {
+  return Make(400, "invalid_request", 50027,
+              absl::StrCat("JWT token is invalid or malformed (client assertion: ", why, ")."));
+}
+
+EntraError EntraError::AssertionKeyNotFound(absl::string_view thumbprint) {
   return Make(401, "invalid_client", 700027,
-              "Client assertion authentication is not supported by tokend-devidp in this "
-              "version; use a client secret.");
+              absl::StrCat("Client assertion failed signature validation. [Reason - The key was "
+                           "not found., Thumbprint of key used by client: '",
+                           thumbprint,
+                           "'. Please visit the Azure Portal, Graph Explorer or directly use MS "
+                           "Graph to see configured keys for app.]"));
+}
+
+EntraError EntraError::AssertionBadSignature() {
+  return Make(401, "invalid_client", 700027,
+              "Client assertion failed signature validation. [Reason - The signature does not "
+              "match the key.]");
+}
+
+EntraError EntraError::AssertionWrongSubject() {
+  return Make(401, "invalid_client", 700021,
+              "Client assertion application identifier doesn't match 'client_id' parameter. "
+              "Review the documentation at "
+              "https://learn.microsoft.com/entra/identity-platform/certificate-credentials .");
+}
+
+EntraError EntraError::AssertionWrongAudience() {
+  return Make(401, "invalid_client", 700023,
+              "Client assertion audience claim does not match Realm issuer. Review the "
+              "documentation at "
+              "https://learn.microsoft.com/entra/identity-platform/certificate-credentials .");
+}
+
+EntraError EntraError::AssertionOutsideTimeRange(absl::Time now, absl::Time not_before,
+                                                 absl::Time expires) {
+  auto format = [](absl::Time t) {
+    return absl::FormatTime("%m/%d/%Y %H:%M:%S", t, absl::UTCTimeZone());
+  };
+  return Make(401, "invalid_client", 700024,
+              absl::StrCat("Client assertion is not within its valid time range. Current time: ",
+                           format(now), ", assertion valid from ", format(not_before),
+                           ", expiry time of assertion ", format(expires), "."));
+}
+
+EntraError EntraError::AssertionReplayed() {
+  return Make(401, "invalid_client", 50013,
+              "Assertion is invalid: its jti has already been used by another assertion "
+              "(replay; tokend-devidp accepts the same assertion again, as Entra does, but not a "
+              "new one with a used jti).");
+}
+
+EntraError EntraError::NoMatchingFederatedCredential(absl::string_view issuer,
+                                                     absl::string_view subject,
+                                                     absl::string_view audience) {
+  return Make(
+      400, "invalid_request", 70021,
+      absl::StrCat("No matching federated identity record found for presented assertion. "
+                   "Assertion Issuer: '",
+                   issuer, "'. Assertion Subject: '", subject, "'. Assertion Audience: '", audience,
+                   "'. https://learn.microsoft.com/entra/workload-id/"
+                   "workload-identity-federation"));
 }
 
 EntraError EntraError::AppNotInTenant(absl::string_view client_id, absl::string_view tenant) {

@@ -21,7 +21,18 @@ struct EntraError {
 
   static EntraError InvalidClientSecret(absl::string_view client_id);  // 401, 7000215
   static EntraError ExpiredClientSecret(absl::string_view client_id);  // 401, 7000222
-  static EntraError ClientAssertionUnsupported();                      // 401, 700027
+  // Client assertions (certificates, workload identity federation).
+  static EntraError MalformedClientAssertion(absl::string_view why);     // 400, 50027
+  static EntraError AssertionKeyNotFound(absl::string_view thumbprint);  // 401, 700027
+  static EntraError AssertionBadSignature();                             // 401, 700027
+  static EntraError AssertionWrongSubject();                             // 401, 700021
+  static EntraError AssertionWrongAudience();                            // 401, 700023
+  static EntraError AssertionOutsideTimeRange(absl::Time now, absl::Time not_before,
+                                              absl::Time expires);  // 401, 700024
+  static EntraError AssertionReplayed();                            // 401, 50013
+  static EntraError NoMatchingFederatedCredential(absl::string_view issuer,
+                                                  absl::string_view subject,
+                                                  absl::string_view audience);  // 400, 70021
   static EntraError AppNotInTenant(absl::string_view client_id,
                                    absl::string_view tenant);      // 400, 700016
   static EntraError TenantNotFound(absl::string_view tenant);      // 400, 90002

@@ -1,8 +1,10 @@
 #include "tests/devidp/idp_config.h"
 
 #include <fstream>
+#include <memory>
 #include <set>
 #include <sstream>
+#include <tuple>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -12,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "nlohmann/json.hpp"
 #include "tests/devidp/guid.h"
+#include "tests/devidp/verification_keys.h"
 
 namespace tokend {
 namespace devidp {
@@ -102,8 +105,40 @@ absl::StatusOr<ResourceConfig> ParseResource(const json& value, const std::strin
   return resource;
 }
 
+absl::StatusOr<FederatedCredentialConfig> ParseFederatedCredential(const json& value,
+                                                                   const std::string& where) {
+  if (absl::Status s = CheckKeys(value, where, {"issuer", "subject", "audience"}); !s.ok()) {
+    return s;
+  }
+  FederatedCredentialConfig credential;
+  for (auto [key, field, required] : {std::make_tuple("issuer", &credential.issuer, true),
+                                      std::make_tuple("subject", &credential.subject, true),
+                                      std::make_tuple("audience", &credential.audience, false)}) {
+    absl::StatusOr<std::string> text = GetString(value, key, where, required);
+    if (!text.ok()) return text.status();
+    if (!text->empty()) *field = *std::move(text);
+  }
+  return credential;
+}
+
+absl::StatusOr<FederatedIssuerConfig> ParseFederatedIssuer(const json& value,
+                                                           const std::string& where) {
+  if (absl::Status s = CheckKeys(value, where, {"issuer", "jwks"}); !s.ok()) return s;
+  FederatedIssuerConfig issuer;
+  absl::StatusOr<std::string> name = GetString(value, "issuer", where, true);
+  if (!name.ok()) return name.status();
+  issuer.issuer = *name;
+  if (!value.contains("jwks") || !value["jwks"].is_object()) {
+    return Invalid(where, "\"jwks\" must be a JWKS object");
+  }
+  issuer.jwks = value["jwks"].dump();
+  return issuer;
+}
+
 absl::StatusOr<AppConfig> ParseApp(const json& value, const std::string& where) {
-  if (absl::Status s = CheckKeys(value, where, {"client_id", "display_name", "secrets", "tenants"});
+  if (absl::Status s = CheckKeys(value, where,
+                                 {"client_id", "display_name", "secrets", "tenants", "certificates",
+                                  "federated_credentials"});
       !s.ok()) {
     return s;
   }
@@ -128,6 +163,23 @@ absl::StatusOr<AppConfig> ParseApp(const json& value, const std::string& where) 
       const json expired = secret.value("expired", json(false));
       if (!expired.is_boolean()) return Invalid(secret_where, "\"expired\" must be a boolean");
       app.secrets.push_back({*secret_value, expired.get<bool>()});
+    }
+  }
+  if (value.contains("certificates")) {
+    absl::StatusOr<std::vector<std::string>> certificates =
+        GetStringList(value["certificates"], absl::StrCat(where, ".certificates"));
+    if (!certificates.ok()) return certificates.status();
+    app.certificates = *std::move(certificates);
+  }
+  if (value.contains("federated_credentials")) {
+    if (!value["federated_credentials"].is_array()) {
+      return Invalid(where, "\"federated_credentials\" must be an array");
+    }
+    for (const json& item : value["federated_credentials"]) {
+      absl::StatusOr<FederatedCredentialConfig> credential =
+          ParseFederatedCredential(item, absl::StrCat(where, ".federated_credentials[]"));
+      if (!credential.ok()) return credential.status();
+      app.federated_credentials.push_back(*std::move(credential));
     }
   }
   if (value.contains("tenants")) {
@@ -192,9 +244,9 @@ IdpConfig IdpConfig::Default() {
 absl::StatusOr<IdpConfig> IdpConfig::FromJson(absl::string_view json_text) {
   const json root = json::parse(json_text.begin(), json_text.end(), nullptr, false);
   if (root.is_discarded()) return Invalid("file", "not valid JSON");
-  if (absl::Status s = CheckKeys(
-          root, "top level",
-          {"token_lifetime_seconds", "refresh_in_seconds", "tenants", "resources", "apps"});
+  if (absl::Status s = CheckKeys(root, "top level",
+                                 {"token_lifetime_seconds", "refresh_in_seconds", "tenants",
+                                  "resources", "apps", "federated_issuers"});
       !s.ok()) {
     return s;
   }
@@ -211,7 +263,7 @@ absl::StatusOr<IdpConfig> IdpConfig::FromJson(absl::string_view json_text) {
     }
     config.refresh_in_seconds = root["refresh_in_seconds"].get<int>();
   }
-  for (const char* section : {"tenants", "resources", "apps"}) {
+  for (const char* section : {"tenants", "resources", "apps", "federated_issuers"}) {
     if (root.contains(section) && !root[section].is_array()) {
       return Invalid(section, "must be an array");
     }
@@ -236,6 +288,13 @@ absl::StatusOr<IdpConfig> IdpConfig::FromJson(absl::string_view json_text) {
     absl::StatusOr<AppConfig> app = ParseApp(value, absl::StrCat("apps[", index++, "]"));
     if (!app.ok()) return app.status();
     config.apps.push_back(*std::move(app));
+  }
+  index = 0;
+  for (const json& value : root.value("federated_issuers", empty)) {
+    absl::StatusOr<FederatedIssuerConfig> issuer =
+        ParseFederatedIssuer(value, absl::StrCat("federated_issuers[", index++, "]"));
+    if (!issuer.ok()) return issuer.status();
+    config.federated_issuers.push_back(*std::move(issuer));
   }
   return Normalize(std::move(config));
 }
@@ -301,6 +360,20 @@ absl::StatusOr<IdpConfig> IdpConfig::Normalize(IdpConfig config) {
     for (const SecretConfig& secret : app.secrets) {
       if (secret.value.empty()) return Invalid("apps", "empty secret");
     }
+    for (const std::string& pem : app.certificates) {
+      absl::StatusOr<std::shared_ptr<const RegisteredCertificate>> certificate =
+          RegisteredCertificate::FromPem(pem);
+      if (!certificate.ok()) {
+        return Invalid("apps", absl::StrCat("certificate of ", app.client_id, ": ",
+                                            certificate.status().message()));
+      }
+    }
+    for (const FederatedCredentialConfig& credential : app.federated_credentials) {
+      if (credential.issuer.empty() || credential.subject.empty() || credential.audience.empty()) {
+        return Invalid("apps", absl::StrCat("federated credential of ", app.client_id,
+                                            " needs issuer, subject and audience"));
+      }
+    }
     std::map<std::string, std::map<std::string, std::vector<std::string>>> tenants;
     for (auto& [tenant_key, grants] : app.tenants) {
       auto tenant = tenant_ids.find(absl::AsciiStrToLower(tenant_key));
@@ -317,6 +390,18 @@ absl::StatusOr<IdpConfig> IdpConfig::Normalize(IdpConfig config) {
       }
     }
     app.tenants = std::move(tenants);
+  }
+  std::set<std::string> issuers;
+  for (const FederatedIssuerConfig& issuer : config.federated_issuers) {
+    if (issuer.issuer.empty() || !issuers.insert(issuer.issuer).second) {
+      return Invalid("federated_issuers", absl::StrCat("bad or duplicate issuer ", issuer.issuer));
+    }
+    absl::StatusOr<std::shared_ptr<const IssuerKeys>> keys =
+        IssuerKeys::FromJwks(json::parse(issuer.jwks, nullptr, false));
+    if (!keys.ok()) {
+      return Invalid("federated_issuers",
+                     absl::StrCat(issuer.issuer, ": ", keys.status().message()));
+    }
   }
   return config;
 }

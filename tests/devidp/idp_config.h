@@ -48,10 +48,32 @@ struct SecretConfig {
   bool expired = false;  // An expired secret is recognised but rejected (AADSTS7000222).
 };
 
+// The audience Kubernetes tokens for Entra carry (azure-workload-identity's default).
+inline constexpr char kTokenExchangeAudience[] = "api://AzureADTokenExchange";
+
+// A federated identity credential of an app: tokens from `issuer` about `subject` for
+// `audience` authenticate the app (workload identity federation).
+struct FederatedCredentialConfig {
+  std::string issuer;   // e.g. the cluster's OIDC issuer URL.
+  std::string subject;  // e.g. "system:serviceaccount:apps:example".
+  std::string audience = kTokenExchangeAudience;
+};
+
+// An external token issuer whose signing keys the dev IdP is given (Entra fetches them from the
+// issuer's OIDC discovery; the dev IdP never goes out to the network).
+struct FederatedIssuerConfig {
+  std::string issuer;  // The tokens' `iss`.
+  std::string jwks;    // Its JWKS document ({"keys":[...]}), serialised.
+};
+
 struct AppConfig {
   std::string client_id;  // Application (client) id GUID.
   std::string display_name;
   std::vector<SecretConfig> secrets;  // All currently known secrets (rotation overlap).
+  // PEM certificates registered on the app: client assertions signed by their keys (found by
+  // the assertion's x5t#S256 or x5t header) authenticate it.
+  std::vector<std::string> certificates;
+  std::vector<FederatedCredentialConfig> federated_credentials;
   // Tenants the app is present in (consented): tenant id -> resource app id -> granted roles.
   // After Normalize the keys are tenant GUIDs and resource app ids.
   std::map<std::string, std::map<std::string, std::vector<std::string>>> tenants;
@@ -63,6 +85,7 @@ struct IdpConfig {
   std::vector<TenantConfig> tenants;
   std::vector<ResourceConfig> resources;
   std::vector<AppConfig> apps;
+  std::vector<FederatedIssuerConfig> federated_issuers;
 
   // Returns the built-in directory described in README.md (already normalised).
   static IdpConfig Default();

@@ -76,7 +76,8 @@ IdpServer::IdpServer(const IdpConfig& config, IdpServerOptions options,
       directory_(std::make_unique<Directory>(config)),
       keys_(std::move(keys)),
       minter_(*keys_),
-      issuer_(*directory_, minter_,
+      verifier_(*directory_),
+      issuer_(*directory_, minter_, verifier_,
               TokenIssuerOptions{
                   absl::Seconds(config.token_lifetime_seconds),
                   config.refresh_in_seconds.has_value()
@@ -190,7 +191,9 @@ void IdpServer::HandleToken(TokenEndpoint endpoint, const httplib::Request& req,
     counters_.RecordToken(client_id, false);
     return;
   }
-  const HttpReply reply = issuer_.Issue(request, Now(), CorrelationId(req));
+  // A client assertion's aud may name this server by its public or its listening URL.
+  const HttpReply reply =
+      issuer_.Issue(request, Now(), CorrelationId(req), {base_url_, listening_url_});
   counters_.RecordToken(client_id, reply.status == 200);
   Write(reply, res);
 }

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "tests/devidp/admin_api.h"
+#include "tests/devidp/client_assertion_verifier.h"
 #include "tests/devidp/directory.h"
 #include "tests/devidp/fault_injector.h"
 #include "tests/devidp/idp_config.h"
@@ -94,6 +95,7 @@ class IdpServer {
   const std::unique_ptr<Directory> directory_;
   const std::unique_ptr<SigningKeyStore> keys_;
   const JwtMinter minter_;
+  const ClientAssertionVerifier verifier_;
   const TokenIssuer issuer_;
   int port_ = 0;
   std::string listening_url_;

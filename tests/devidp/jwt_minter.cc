@@ -30,11 +30,11 @@ nlohmann::ordered_json JwtMinter::Claims(const MintRequest& request) {
   claims["exp"] = exp;
   if (v1) {
     claims["appid"] = request.client_id;
-    claims["appidacr"] = "1";
+    claims["appidacr"] = request.client_auth_class;
     claims["idp"] = issuer;
   } else {
     claims["azp"] = request.client_id;
-    claims["azpacr"] = "1";
+    claims["azpacr"] = request.client_auth_class;
   }
   claims["idtyp"] = "app";
   claims["oid"] = oid;

@@ -17,13 +17,14 @@ namespace tokend {
 namespace devidp {
 
 struct MintRequest {
-  std::string tenant_id;           // Tenant GUID (never a domain).
-  std::string client_id;           // The calling app.
-  const ResourceConfig* resource;  // Target resource; must not be null.
-  std::string requested_audience;  // v1 `aud`: the resource URI (or id) as requested.
-  std::vector<std::string> roles;  // Granted roles; the claim is omitted when empty.
-  absl::Time issued_at;            // iat and nbf.
-  absl::Duration lifetime;         // exp = iat + lifetime.
+  std::string tenant_id;                // Tenant GUID (never a domain).
+  std::string client_id;                // The calling app.
+  const ResourceConfig* resource;       // Target resource; must not be null.
+  std::string requested_audience;       // v1 `aud`: the resource URI (or id) as requested.
+  std::vector<std::string> roles;       // Granted roles; the claim is omitted when empty.
+  std::string client_auth_class = "1";  // appidacr/azpacr: "1" secret, "2" certificate/assertion.
+  absl::Time issued_at;                 // iat and nbf.
+  absl::Duration lifetime;              // exp = iat + lifetime.
 };
 
 class JwtMinter {

@@ -18,7 +18,8 @@ constexpr absl::string_view kDefaultSuffix = "/.default";
 }  // namespace
 
 HttpReply TokenIssuer::Issue(const TokenRequest& request, absl::Time now,
-                             absl::string_view correlation_id) const {
+                             absl::string_view correlation_id,
+                             const std::vector<std::string>& base_urls) const {
   const std::string trace_id = RandomGuid();
   const std::string correlation =
       correlation_id.empty() ? RandomGuid() : std::string(correlation_id);
@@ -39,7 +40,9 @@ HttpReply TokenIssuer::Issue(const TokenRequest& request, absl::Time now,
   if (!directory_.AppInTenant(*request.client_id, tenant->id)) {
     return fail(EntraError::AppNotInTenant(*request.client_id, tenant->id));
   }
-  if (absl::optional<EntraError> error = AuthenticateClient(request, *tenant)) return fail(*error);
+  if (absl::optional<EntraError> error = AuthenticateClient(request, *tenant, base_urls, now)) {
+    return fail(*error);
+  }
   const ResourceConfig* resource = directory_.FindResource(requested);
   if (resource == nullptr) return fail(EntraError::ResourceNotFound(requested, tenant->id));
 
@@ -49,6 +52,9 @@ HttpReply TokenIssuer::Issue(const TokenRequest& request, absl::Time now,
   mint.resource = resource;
   mint.requested_audience = requested;
   mint.roles = directory_.GrantedRoles(mint.client_id, tenant->id, resource->app_id);
+  // appidacr/azpacr: "1" for a client secret, "2" for a certificate or federated assertion.
+  mint.client_auth_class =
+      request.credential.kind == ClientCredential::Kind::kAssertion ? "2" : "1";
   mint.issued_at = now;
   mint.lifetime = options_.lifetime;
   absl::StatusOr<std::string> token = minter_.Mint(mint);
@@ -90,16 +96,16 @@ absl::optional<EntraError> TokenIssuer::CheckParameters(const TokenRequest& requ
   return absl::nullopt;
 }
 
-absl::optional<EntraError> TokenIssuer::AuthenticateClient(const TokenRequest& request,
-                                                           const TenantConfig& tenant) const {
+absl::optional<EntraError> TokenIssuer::AuthenticateClient(
+    const TokenRequest& request, const TenantConfig& tenant,
+    const std::vector<std::string>& base_urls, absl::Time now) const {
   const std::string& client_id = *request.client_id;
   switch (request.credential.kind) {
     case ClientCredential::Kind::kNone:
       return EntraError::MissingClientCredential();
     case ClientCredential::Kind::kAssertion:
-      // TODO(devidp): verify the JWT bearer assertion against the app's certificates or
-      // federated credentials, then issue with appidacr/azpacr "2".
-      return EntraError::ClientAssertionUnsupported();
+      return verifier_.Verify(request.credential.assertion_type, request.credential.assertion,
+                              client_id, tenant, base_urls, now);
     case ClientCredential::Kind::kSecret:
       break;
   }

@@ -5,10 +5,12 @@
 #define TOKEND_TESTS_DEVIDP_TOKEN_ISSUER_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
+#include "tests/devidp/client_assertion_verifier.h"
 #include "tests/devidp/directory.h"
 #include "tests/devidp/entra_error.h"
 #include "tests/devidp/http_reply.h"
@@ -25,15 +27,18 @@ struct TokenIssuerOptions {
 
 class TokenIssuer {
  public:
-  // `directory` and `minter` must outlive this object.
-  TokenIssuer(const Directory& directory, const JwtMinter& minter, TokenIssuerOptions options)
-      : directory_(directory), minter_(minter), options_(options) {}
+  // `directory`, `minter` and `verifier` must outlive this object.
+  TokenIssuer(const Directory& directory, const JwtMinter& minter,
+              const ClientAssertionVerifier& verifier, TokenIssuerOptions options)
+      : directory_(directory), minter_(minter), verifier_(verifier), options_(options) {}
 
   // Answers `request` at time `now`: 200 with the endpoint's success JSON (numbers on v2,
   // strings on v1), or the Entra error reply. `correlation_id` is echoed in errors (a random one
-  // is used when empty). Replies never contain the client secret.
-  HttpReply Issue(const TokenRequest& request, absl::Time now,
-                  absl::string_view correlation_id) const;
+  // is used when empty). `base_urls` are the URLs this server is reached at (a client
+  // assertion's aud must be a token endpoint under one of them). Replies never contain the
+  // client secret or assertion.
+  HttpReply Issue(const TokenRequest& request, absl::Time now, absl::string_view correlation_id,
+                  const std::vector<std::string>& base_urls = {}) const;
 
  private:
   // Checks grant_type, scope/resource and client_id. On success stores the resource identifier as
@@ -41,16 +46,19 @@ class TokenIssuer {
   absl::optional<EntraError> CheckParameters(const TokenRequest& request,
                                              std::string* requested) const;
 
-  // Authenticates the client of `request` in `tenant`. The one place that knows credential
-  // kinds: add client-assertion verification here.
+  // Authenticates the client of `request` in `tenant` by its secret or client assertion. The
+  // one place that knows credential kinds.
   absl::optional<EntraError> AuthenticateClient(const TokenRequest& request,
-                                                const TenantConfig& tenant) const;
+                                                const TenantConfig& tenant,
+                                                const std::vector<std::string>& base_urls,
+                                                absl::Time now) const;
 
   HttpReply SuccessReply(TokenEndpoint endpoint, const std::string& requested,
                          const std::string& access_token, absl::Time now) const;
 
   const Directory& directory_;
   const JwtMinter& minter_;
+  const ClientAssertionVerifier& verifier_;
   const TokenIssuerOptions options_;
 };
 

@@ -294,7 +294,8 @@ TEST_F(GetTokenTest, WatchStreamEndsCleanlyOnShutdown) {
 }
 
 TEST_F(GetTokenTest, SecretRotationUnderLoadFailsNoCallAndUsesTheNewSecret) {
-  StartTokend();
+  // One caller asks for brand-new tokens 50 times a second: above the default request limit.
+  StartTokend({"--token-requests-per-minute=600"});
   constexpr char kNewSecret[] = "rotated-secret-2";
   secrets_used_.push_back(kNewSecret);
   ASSERT_THAT(idp_->directory().AddSecret(kClientId, devidp::SecretConfig{kNewSecret, false}),

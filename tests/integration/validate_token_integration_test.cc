@@ -54,7 +54,9 @@ class ValidateTokenTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<Process>> p =
         Process::Start({TOKEND_BIN, "--secrets-dir=" + dir_ + "/secrets",
                         "--listen=unix://" + socket_, "--authority-host=" + idp_->listening_url(),
-                        absl::StrCat("--audiences=", kDefender, ",", kTestApp)},
+                        absl::StrCat("--audiences=", kDefender, ",", kTestApp),
+                        // FreshToken() asks for a brand-new token each time.
+                        "--token-requests-per-minute=600"},
                        dir_);
     ASSERT_THAT(p, IsOk());
     tokend_ = *std::move(p);
