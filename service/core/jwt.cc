@@ -580,6 +580,7 @@ absl::Status ReadHeader(absl::string_view json, const JsonLimits& limits, Jwt& j
   }
   if (alg.type == Member::Type::kAbsent) return Malformed("header", "has no alg");
   TOKEND_RETURN_IF_ERROR(TakeString(alg, "header", &jwt.alg));
+  if (jwt.alg.empty()) return Malformed("header", "has an empty alg");
   TOKEND_RETURN_IF_ERROR(TakeString(kid, "header", &jwt.kid));
   TOKEND_RETURN_IF_ERROR(TakeString(typ, "header", &jwt.typ));
   return TakeString(x5t, "header", &jwt.x5t);

@@ -46,7 +46,7 @@ struct JwtLimits {
 // claims are empty when absent.
 struct Jwt {
   // Header.
-  std::string alg;  // Always present.
+  std::string alg;  // Always present and not empty.
   std::string kid;
   std::string typ;
   std::string x5t;

@@ -219,6 +219,7 @@ std::vector<MalformedCase> MalformedCases() {
       {"CritHeader", Token(R"({"alg":"RS256","crit":["exp"],"exp":1})", kPayload), "crit"},
       {"NoAlg", Token(R"({"kid":"k"})", kPayload), "no alg"},
       {"AlgNotString", Token(R"({"alg":256})", kPayload), "alg is not a string"},
+      {"EmptyAlg", Token(R"({"alg":""})", kPayload), "empty alg"},
       {"KidNotString", Token(R"({"alg":"RS256","kid":1})", kPayload), "kid is not a string"},
       {"NoExp", Token(kHeader, R"({"iss":"i"})"), "exp is missing"},
       {"ExpString", Token(kHeader, R"({"exp":"1800000000"})"), "exp is not an integer"},

@@ -39,4 +39,4 @@ while now < end:
     count += 64
     now = time.perf_counter()
 print(json.dumps({"peer": "pyjwt", "verifications": count, "seconds": now - start,
-                  "per_second": count / (now - start)}))
+                  "per_second": count / (now - start)}, separators=(",", ":")))
