@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "service/adapters/secret_file.h"
 #include "service/adapters/workload_identity.h"
 #include "service/common/logging.h"
 #include "service/common/openssl_ptr.h"
@@ -44,10 +45,6 @@ constexpr char kAssertionAlgorithm[] = "assertion-algorithm";
 constexpr const char* kKeys[] = {kTenantId,    kClientId,      kClientSecret,
                                  kCertificate, kAuthorityHost, kAssertionAlgorithm};
 
-struct FdCloser {
-  ~FdCloser() { close(fd); }
-  int fd;
-};
 struct DirCloser {
   void operator()(DIR* d) const { closedir(d); }
 };
@@ -78,30 +75,11 @@ absl::Status ReadKey(const std::string& prefix, const std::string& folder, const
   auto fail = [&](absl::string_view why) {
     return absl::FailedPreconditionError(absl::StrCat(prefix, "file ", key, ": ", why));
   };
-  // O_NONBLOCK: opening a FIFO planted under a key name must not hang the loader.
-  int fd = open(absl::StrCat(folder, "/", key).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    if (errno == ENOENT) return absl::OkStatus();
-    return fail(absl::StrCat("cannot be opened: ", ErrnoText(errno)));
-  }
-  FdCloser closer{fd};
-  struct stat st;
-  if (fstat(fd, &st) != 0) return fail(absl::StrCat("cannot be read: ", ErrnoText(errno)));
-  if (!S_ISREG(st.st_mode)) return fail("is not a regular file");
-  // One allocation of the final capacity, so that SecretString can wipe every byte read.
-  std::string buffer(kMaxFileSize + 1, '\0');
-  size_t size = 0;
-  while (size < buffer.size()) {
-    ssize_t n = read(fd, &buffer[size], buffer.size() - size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail(absl::StrCat("cannot be read: ", ErrnoText(errno)));
-    if (n == 0) break;
-    size += static_cast<size_t>(n);
-  }
-  buffer.resize(size);
-  SecretString content(std::move(buffer));
-  if (size > kMaxFileSize) return fail(absl::StrCat("is larger than ", kMaxFileSize, " bytes"));
-  files.emplace(key, std::move(content));
+  absl::StatusOr<SecretString> content =
+      ReadSecretFile(absl::StrCat(folder, "/", key), kMaxFileSize);
+  if (absl::IsNotFound(content.status())) return absl::OkStatus();
+  if (!content.ok()) return fail(content.status().message());
+  files.emplace(key, *std::move(content));
   return absl::OkStatus();
 }
 
