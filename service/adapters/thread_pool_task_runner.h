@@ -1,8 +1,10 @@
-// ThreadPoolTaskRunner: a fixed pool of worker threads with a timer queue, on real time.
+// ThreadPoolTaskRunner: a fixed pool of worker threads with a timer queue on the clock's steady
+// time (Clock::SteadyNow): wall-clock jumps do not move timers.
 // Thread-safe. The destructor stops the workers; tasks not yet started are dropped.
 #ifndef TOKEND_SERVICE_ADAPTERS_THREAD_POOL_TASK_RUNNER_H_
 #define TOKEND_SERVICE_ADAPTERS_THREAD_POOL_TASK_RUNNER_H_
 
+#include <condition_variable>
 #include <deque>
 #include <map>
 #include <thread>
@@ -17,7 +19,8 @@ namespace tokend {
 
 class ThreadPoolTaskRunner final : public TaskRunner {
  public:
-  // Starts `threads` workers. `clock` tells when timed tasks are due; must outlive this.
+  // Starts `threads` workers. `clock`'s SteadyNow() tells when timed tasks are due; must
+  // outlive this.
   ThreadPoolTaskRunner(Clock& clock, int threads);
   ~ThreadPoolTaskRunner() override;
 
@@ -29,6 +32,7 @@ class ThreadPoolTaskRunner final : public TaskRunner {
 
   Clock& clock_;
   absl::Mutex mu_;
+  std::condition_variable_any wake_;  // Signalled on Post, PostAt and stop; waits on mu_.
   std::deque<Task> ready_ ABSL_GUARDED_BY(mu_);
   std::multimap<absl::Time, Task> timed_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

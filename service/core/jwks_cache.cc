@@ -82,7 +82,8 @@ class JwksCache::Impl {
     std::string issuer;
     KeysCallback done;
   };
-  // One (tenant, version): its discovery document.
+  // One (tenant, version): its discovery document. All absl::Time fields of Entry and KeySet
+  // are steady times (Clock::SteadyNow).
   struct Entry {
     std::string tenant;
     std::string version;
@@ -184,7 +185,7 @@ void JwksCache::Impl::GetKeys(const std::string& tenant, const std::string& vers
     done(absl::InvalidArgumentError("the token version must be \"1.0\" or \"2.0\""));
     return;
   }
-  absl::Time now = clock_.TimeNow();
+  absl::Time now = clock_.SteadyNow();
   Callbacks callbacks;
   {
     absl::MutexLock lock(&mu_);
@@ -327,7 +328,7 @@ void JwksCache::Impl::FetchDiscovery(const EntryKey& key) {
     return parsed;
   }();
   metrics_.KeyFetch(KeyDocument::kDiscovery, outcome);
-  absl::Time now = clock_.TimeNow();
+  absl::Time now = clock_.SteadyNow();
 
   Callbacks callbacks;
   {
@@ -416,7 +417,7 @@ void JwksCache::Impl::FetchKeys(const std::string& uri) {
     return parsed;
   }();
   metrics_.KeyFetch(KeyDocument::kKeys, outcome);
-  absl::Time now = clock_.TimeNow();
+  absl::Time now = clock_.SteadyNow();
 
   Callbacks callbacks;
   {
@@ -473,7 +474,7 @@ void JwksCache::Impl::Refresh(const std::string& uri, uint64_t generation) {
   if (it == key_sets_.end()) return;
   KeySet& ks = *it->second;
   if (ks.refresh_generation != generation || ks.fetching) return;
-  absl::Time now = clock_.TimeNow();
+  absl::Time now = clock_.SteadyNow();
   ExpireLocked(ks, now);
   if (now - ks.last_used >= options_.key_ttl) {
     return;  // Unused for a day: let the keys lapse.
@@ -497,7 +498,7 @@ JwksCache::~JwksCache() = default;
 
 JwksCacheStats JwksCache::Impl::Stats() const {
   JwksCacheStats stats;
-  absl::Time now = clock_.TimeNow();
+  absl::Time now = clock_.SteadyNow();
   absl::MutexLock lock(&mu_);
   for (const auto& [uri, ks] : key_sets_) {
     if (ks->keys == nullptr) continue;

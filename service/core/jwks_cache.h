@@ -4,6 +4,11 @@
 // minutes per jwks_uri (concurrent misses share that one fetch), and kept when a fetch fails or
 // returns a malformed, oversized or empty document (ENTRA.md section 3, signing-key rollover).
 //
+// All of its times (refresh and refetch intervals, the gap before refetching after a failure,
+// key_ttl, idleness) are measured on the steady clock (Clock::SteadyNow): a wall-clock jump
+// neither stretches nor shortens them. Checking a token's exp/nbf against the wall clock is
+// TokenValidator's business.
+//
 // Thread-safe. GetKeys() never blocks on the network: with the keys in memory it calls `done`
 // at once on the caller's thread; otherwise later, from a TaskRunner thread, once the fetch
 // ends. Callbacks run without the cache's lock held.

@@ -1,6 +1,7 @@
 #include "service/core/token_cache.h"
 
 #include <algorithm>
+#include <optional>
 #include <tuple>
 #include <utility>
 
@@ -57,29 +58,35 @@ TokenCache::Key TokenCache::MakeKey(const TokenRequest& request) {
                                  : absl::StrCat("resource:", request.target.resource)};
 }
 
-bool TokenCache::Fresh(const AccessToken* token, absl::Time now, absl::Duration min_validity,
+bool TokenCache::Fresh(const Entry& e, absl::Time now, absl::Duration min_validity,
                        absl::Time obtained_after) {
-  return token != nullptr && token->expires_at - now >= min_validity &&
-         token->obtained_at > obtained_after;
+  return e.token != nullptr && e.token_expiry - now >= min_validity &&
+         e.token_received > obtained_after;
+}
+
+CachedToken TokenCache::Serve(const Entry& e, const Now& now, bool from_cache) {
+  return CachedToken{e.token, from_cache, now.wall + (e.token_expiry - now.steady)};
 }
 
 void TokenCache::Get(const TokenRequest& request, TokenCallback done) {
-  absl::Time now = clock_.TimeNow();
+  const Now now = ReadClocks();
   Key key = MakeKey(request);
   if (!request.force_refresh) {
-    std::shared_ptr<const AccessToken> hit;
+    std::optional<CachedToken> hit;
     {
       absl::ReaderMutexLock lock(&mu_);
       auto it = entries_.find(key);
       if (it != entries_.end()) {
         Entry& e = *it->second;
-        e.last_used_ns.store(absl::ToUnixNanos(now), std::memory_order_relaxed);
-        if (Fresh(e.token.get(), now, request.min_validity, absl::InfinitePast())) hit = e.token;
+        e.last_used_ns.store(absl::ToUnixNanos(now.steady), std::memory_order_relaxed);
+        if (Fresh(e, now.steady, request.min_validity, absl::InfinitePast())) {
+          hit = Serve(e, now, true);
+        }
       }
     }
-    if (hit != nullptr) {
+    if (hit.has_value()) {
       metrics_.TokenLookup(request.credential->name, true);
-      done(CachedToken{std::move(hit), true});
+      done(*std::move(hit));
       return;
     }
   }
@@ -87,20 +94,23 @@ void TokenCache::Get(const TokenRequest& request, TokenCallback done) {
   Callbacks callbacks;
   {
     absl::MutexLock lock(&mu_);
-    Entry& e = FindOrCreateLocked(key, request, now);
+    Entry& e = FindOrCreateLocked(key, request, now.steady);
     WaitLocked(e, request, now, std::move(done), &callbacks);
   }
   for (auto& callback : callbacks) callback();
 }
 
-void TokenCache::WaitLocked(Entry& e, const TokenRequest& request, absl::Time now,
+void TokenCache::WaitLocked(Entry& e, const TokenRequest& request, const Now& clocks,
                             TokenCallback done, Callbacks* callbacks) {
+  const absl::Time now = clocks.steady;
+  // The caller's deadline, on the steady clock: the time it had left when it arrived.
+  const absl::Time deadline = request.deadline == absl::InfiniteFuture()
+                                  ? absl::InfiniteFuture()
+                                  : now + (request.deadline - clocks.wall);
   e.last_used_ns.store(absl::ToUnixNanos(now), std::memory_order_relaxed);
   absl::Time obtained_after = request.force_refresh ? now : absl::InfinitePast();
-  if (Fresh(e.token.get(), now, request.min_validity, obtained_after)) {
-    callbacks->push_back([done = std::move(done), token = e.token] {
-      done(CachedToken{token, true});
-    });
+  if (Fresh(e, now, request.min_validity, obtained_after)) {
+    callbacks->push_back([done = std::move(done), token = Serve(e, clocks, true)] { done(token); });
     return;
   }
   if (e.credential->version != request.credential->version) {
@@ -112,7 +122,7 @@ void TokenCache::WaitLocked(Entry& e, const TokenRequest& request, absl::Time no
     callbacks->push_back([done = std::move(done), status = e.rejection] { done(status); });
     return;
   }
-  if (e.throttled_until > now && request.deadline < e.throttled_until) {
+  if (e.throttled_until > now && deadline < e.throttled_until) {
     absl::Duration wait = e.throttled_until - now;
     callbacks->push_back([done = std::move(done), wait] {
       done(Unavailable(absl::UnavailableError(absl::StrCat(
@@ -142,8 +152,8 @@ void TokenCache::WaitLocked(Entry& e, const TokenRequest& request, absl::Time no
   uint64_t id = next_id_++;
   e.waiters.push_back(Waiter{id, request.min_validity, obtained_after, std::move(done)});
   if (!e.fetching) StartFetchLocked(e);
-  if (request.deadline != absl::InfiniteFuture()) {
-    runner_.PostAt(request.deadline, [this, key = e.key, id] { ExpireWaiter(key, id); });
+  if (deadline != absl::InfiniteFuture()) {
+    runner_.PostAt(deadline, [this, key = e.key, id] { ExpireWaiter(key, id); });
   }
 }
 
@@ -169,7 +179,7 @@ void TokenCache::EvictOneLocked(absl::Time now) {
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
     const Entry& e = *it->second;
     if (e.fetching || !e.waiters.empty() || !e.watchers.empty()) continue;
-    bool expired = e.token == nullptr || e.token->expires_at <= now;
+    bool expired = e.token == nullptr || e.token_expiry <= now;
     int64_t used = e.last_used_ns.load(std::memory_order_relaxed);
     if (victim == entries_.end() || (expired && !victim_expired) ||
         (expired == victim_expired && used < victim_used)) {
@@ -192,7 +202,7 @@ absl::Time TokenCache::NextRequestSlotLocked(Entry& e, absl::Time now) {
 void TokenCache::StartFetchLocked(Entry& e) {
   e.fetching = true;
   e.attempt = 0;
-  const absl::Time now = clock_.TimeNow();
+  const absl::Time now = clock_.SteadyNow();
   const absl::Time slot = NextRequestSlotLocked(e, now);
   if (slot > now) {
     runner_.PostAt(slot, [this, key = e.key] { Attempt(key); });
@@ -216,13 +226,18 @@ absl::Duration TokenCache::Backoff(int attempt, absl::Duration retry_after) cons
 
 void TokenCache::ScheduleRefreshLocked(Entry& e) {
   const AccessToken& token = *e.token;
-  absl::Duration lifetime = token.expires_at - token.obtained_at;
+  // The token's times are wall-clock times at its receipt (obtained_at): their offsets from
+  // obtained_at are placed on the steady clock from when it arrived.
+  const absl::Duration lifetime = e.token_expiry - e.token_received;
   absl::Time at;
   if (lifetime > 2 * (options_.refresh_before + options_.refresh_jitter)) {
-    at = token.expires_at - options_.refresh_before - options_.refresh_jitter * options_.random();
-    if (token.refresh_at.has_value()) at = std::min(at, *token.refresh_at);
+    at = e.token_expiry - options_.refresh_before - options_.refresh_jitter * options_.random();
+    if (token.refresh_at.has_value()) {
+      at = std::min(at, e.token_received + (*token.refresh_at - token.obtained_at));
+    }
   } else {
-    at = token.refresh_at.value_or(token.obtained_at + lifetime / 2);
+    at = token.refresh_at.has_value() ? e.token_received + (*token.refresh_at - token.obtained_at)
+                                      : e.token_received + lifetime / 2;
   }
   uint64_t generation = ++e.refresh_generation;
   runner_.PostAt(at, [this, key = e.key, generation] { Refresh(key, generation); });
@@ -234,7 +249,7 @@ void TokenCache::Refresh(const Key& key, uint64_t generation) {
   if (it == entries_.end()) return;
   Entry& e = *it->second;
   if (e.refresh_generation != generation || e.fetching) return;
-  if (!InUseLocked(e, clock_.TimeNow())) return;  // Nobody asked for a while: let it lapse.
+  if (!InUseLocked(e, clock_.SteadyNow())) return;  // Nobody asked for a while: let it lapse.
   StartFetchLocked(e);
 }
 
@@ -264,10 +279,11 @@ void TokenCache::Attempt(const Key& key) {
     if (it == entries_.end()) return;
     credential = it->second->credential;
     target = it->second->target;
-    it->second->recent_requests.push_back(clock_.TimeNow());
+    it->second->recent_requests.push_back(clock_.SteadyNow());
   }
   absl::StatusOr<AccessToken> result = fetcher_.Fetch(*credential, key.tenant, target);
-  absl::Time now = clock_.TimeNow();
+  const Now clocks = ReadClocks();
+  const absl::Time now = clocks.steady;
   metrics_.TokenRequest(credential->name, result.ok() ? RenewalOutcome::kSuccess
                                           : IsTransient(result.status())
                                               ? RenewalOutcome::kTransientFailure
@@ -293,27 +309,28 @@ void TokenCache::Attempt(const Key& key) {
 
     if (result.ok()) {
       e.token = std::make_shared<const AccessToken>(*std::move(result));
+      e.token_received = now;
+      e.token_expiry = now + (e.token->expires_at - e.token->obtained_at);
       e.token_version = credential->version;
       e.fetching = false;
       e.attempt = 0;
       e.rejection = absl::OkStatus();
       e.rejected_until = absl::InfinitePast();
       e.throttled_until = absl::InfinitePast();
+      const CachedToken fresh = Serve(e, clocks, false);
       for (Waiter& w : e.waiters) {
-        if (Fresh(e.token.get(), now, w.min_validity, absl::InfinitePast())) {
-          callbacks.push_back([done = std::move(w.done), token = e.token] {
-            done(CachedToken{token, false});
-          });
+        if (Fresh(e, now, w.min_validity, absl::InfinitePast())) {
+          callbacks.push_back([done = std::move(w.done), fresh] { done(fresh); });
         } else {
           absl::Status short_lived = absl::UnavailableError(absl::StrCat(
               "the identity provider issued a token valid for ",
-              absl::FormatDuration(absl::Trunc(e.token->expires_at - now, absl::Seconds(1))),
+              absl::FormatDuration(absl::Trunc(e.token_expiry - now, absl::Seconds(1))),
               ", less than the min_validity asked for"));
           callbacks.push_back([done = std::move(w.done), short_lived] { done(short_lived); });
         }
       }
       e.waiters.clear();
-      notify_watchers(CachedToken{e.token, false});
+      notify_watchers(fresh);
       ScheduleRefreshLocked(e);
       if (e.credential->version != e.token_version && !e.fetching) {
         StartFetchLocked(e);  // The credential rotated during the request: renew again.
@@ -326,7 +343,7 @@ void TokenCache::Attempt(const Key& key) {
       if (!e.waiters.empty() && e.attempt >= options_.max_attempts) {
         fail_waiters(Unavailable(result.status(), retry_after));
       }
-      bool token_valid = e.token != nullptr && e.token->expires_at > now;
+      bool token_valid = e.token != nullptr && e.token_expiry > now;
       if (!token_valid && e.waiters.empty() && !e.watchers.empty() &&
           e.attempt == options_.max_attempts) {
         notify_watchers(Unavailable(result.status(), retry_after));
@@ -336,12 +353,21 @@ void TokenCache::Attempt(const Key& key) {
       } else {
         e.fetching = false;
       }
+    } else if (credential->version != e.credential->version) {
+      // Rejected, but the credential rotated while the request was out: the answer was about
+      // the old version (e.g. a secret revoked as its successor rolled out). Ask again with the
+      // new one, within the request limit; waiters keep waiting.
+      LogInfo(
+          "token request rejected for the previous credential version; asking again with "
+          "the new one",
+          {{"credential", key.credential}, {"tenant", key.tenant}});
+      StartFetchLocked(e);
     } else {
       e.rejection = result.status();
       e.rejected_until = now + options_.rejection_ttl;
       e.fetching = false;
       fail_waiters(result.status());
-      if (e.token == nullptr || e.token->expires_at <= now) notify_watchers(result.status());
+      if (e.token == nullptr || e.token_expiry <= now) notify_watchers(result.status());
     }
   }
   for (auto& callback : callbacks) callback();
@@ -352,7 +378,8 @@ uint64_t TokenCache::Watch(const TokenRequest& request, TokenCallback on_token) 
   std::function<void()> first;
   {
     absl::MutexLock lock(&mu_);
-    absl::Time now = clock_.TimeNow();
+    const Now clocks = ReadClocks();
+    const absl::Time now = clocks.steady;
     Key key = MakeKey(request);
     Entry& e = FindOrCreateLocked(key, request, now);
     e.last_used_ns.store(absl::ToUnixNanos(now), std::memory_order_relaxed);
@@ -360,8 +387,8 @@ uint64_t TokenCache::Watch(const TokenRequest& request, TokenCallback on_token) 
     e.watchers.emplace(id, on_token);
     watch_keys_.emplace(id, key);
     // The first token now if one is fresh; otherwise from the fetch that renewals notify.
-    if (Fresh(e.token.get(), now, request.min_validity, absl::InfinitePast())) {
-      first = [on_token, token = e.token] { on_token(CachedToken{token, true}); };
+    if (Fresh(e, now, request.min_validity, absl::InfinitePast())) {
+      first = [on_token, token = Serve(e, clocks, true)] { on_token(token); };
     } else if (e.rejected_until > now && e.credential->version == request.credential->version) {
       first = [on_token, status = e.rejection] { on_token(status); };
     } else if (!e.fetching) {
@@ -383,7 +410,7 @@ void TokenCache::Unwatch(uint64_t watch_id) {
 
 void TokenCache::OnCredentialChanged(const std::shared_ptr<const Credential>& credential) {
   absl::MutexLock lock(&mu_);
-  absl::Time now = clock_.TimeNow();
+  absl::Time now = clock_.SteadyNow();
   for (auto& [key, entry] : entries_) {
     Entry& e = *entry;
     if (key.credential != credential->name) continue;
@@ -417,15 +444,18 @@ size_t TokenCache::size() const {
 }
 
 std::map<std::string, absl::Time> TokenCache::SoonestExpiryByCredential() const {
-  std::map<std::string, absl::Time> soonest;
-  const absl::Time now = clock_.TimeNow();
-  absl::ReaderMutexLock lock(&mu_);
-  for (const auto& [key, entry] : entries_) {
-    // Idle entries are not renewed and may lapse: only tokens in use say renewal is healthy.
-    if (entry->token == nullptr || !InUseLocked(*entry, now)) continue;
-    auto [it, inserted] = soonest.emplace(key.credential, entry->token->expires_at);
-    if (!inserted) it->second = std::min(it->second, entry->token->expires_at);
+  std::map<std::string, absl::Time> soonest;  // Steady, until the end.
+  const Now now = ReadClocks();
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    for (const auto& [key, entry] : entries_) {
+      // Idle entries are not renewed and may lapse: only tokens in use say renewal is healthy.
+      if (entry->token == nullptr || !InUseLocked(*entry, now.steady)) continue;
+      auto [it, inserted] = soonest.emplace(key.credential, entry->token_expiry);
+      if (!inserted) it->second = std::min(it->second, entry->token_expiry);
+    }
   }
+  for (auto& [credential, expiry] : soonest) expiry = now.wall + (expiry - now.steady);
   return soonest;
 }
 

@@ -5,6 +5,13 @@
 // configuration rejections are remembered briefly so a bad secret does not hammer Entra. A
 // token that is still valid keeps being served while the provider fails.
 //
+// Clocks (see clock.h): everything measured or scheduled is on the steady clock
+// (Clock::SteadyNow), which never jumps: how long a cached token remains valid (its lifetime,
+// counted from the moment it arrived), min_validity, renewal times, backoff, Retry-After,
+// callers' deadlines, remembered rejections, max_requests_per_minute windows and idleness. The
+// wall clock (Clock::TimeNow) only reports: a served token's expires_at is the wall clock at
+// serve time plus the validity left, so it stays right after the wall clock jumps either way.
+//
 // Thread-safe. Get() never blocks on the network: a hit calls `done` at once on the caller's
 // thread; a miss calls it later from a TaskRunner thread. The cache-hit path takes a shared
 // lock only. Callbacks run without the cache's lock held.
@@ -56,13 +63,21 @@ struct TokenRequest {
   std::string tenant;
   TokenTarget target;
   absl::Duration min_validity = absl::Minutes(5);
-  bool force_refresh = false;                    // Only a token obtained after now will do.
-  absl::Time deadline = absl::InfiniteFuture();  // DEADLINE_EXCEEDED after this.
+  bool force_refresh = false;  // Only a token obtained after now will do.
+  // DEADLINE_EXCEEDED after this. A wall-clock time (as gRPC gives it): the cache counts the
+  // time left when the request arrives on the steady clock, so a wall-clock jump afterwards
+  // does not move it.
+  absl::Time deadline = absl::InfiniteFuture();
 };
 
 struct CachedToken {
+  // token->obtained_at/expires_at/refresh_at are the wall clock at the token's receipt: do not
+  // report them, the wall clock may have jumped since.
   std::shared_ptr<const AccessToken> token;
   bool from_cache = false;
+  // When the token expires, by the wall clock when it was served: wall now + the validity left
+  // (measured on the steady clock since the token arrived). What to report to callers.
+  absl::Time expires_at = absl::InfinitePast();
 };
 
 using TokenCallback = std::function<void(absl::StatusOr<CachedToken>)>;
@@ -95,7 +110,8 @@ class TokenCache {
   void FailAllWaiters(const absl::Status& status);
 
   // For each credential with a token in use (renewed in the background), when the soonest of
-  // those tokens expires. Idle tokens, left to lapse, are not counted.
+  // those tokens expires, by the wall clock now (wall now + its validity left). Idle tokens,
+  // left to lapse, are not counted.
   std::map<std::string, absl::Time> SoonestExpiryByCredential() const;
   // Entries in memory (keys with a token, being fetched, or rejected).
   size_t size() const;
@@ -105,17 +121,25 @@ class TokenCache {
     std::string credential, tenant, target;
     bool operator<(const Key& o) const;
   };
+  // A reading of both clocks, taken together.
+  struct Now {
+    absl::Time steady;  // Clock::SteadyNow(): for all that is measured or scheduled.
+    absl::Time wall;    // Clock::TimeNow(): only to report times.
+  };
   struct Waiter {
     uint64_t id;
     absl::Duration min_validity;
-    absl::Time obtained_after;  // force_refresh: the token must be newer than this.
+    absl::Time obtained_after;  // Steady. force_refresh: the token must be newer than this.
     TokenCallback done;
   };
+  // All absl::Time fields (and last_used_ns) are steady times, except in `token`.
   struct Entry {
     Key key;
     TokenTarget target;
     std::shared_ptr<const Credential> credential;  // Latest known content.
     std::shared_ptr<const AccessToken> token;      // Latest token, possibly expired.
+    absl::Time token_received;                     // When `token` arrived.
+    absl::Time token_expiry;                       // token_received + its lifetime.
     std::string token_version;                     // Credential version that minted it.
     bool fetching = false;                         // A request or its retry is scheduled.
     int attempt = 0;                               // Failed attempts of the current fetch.
@@ -131,18 +155,23 @@ class TokenCache {
   using Callbacks = std::vector<std::function<void()>>;
 
   static Key MakeKey(const TokenRequest& request);
-  // True iff `token` is valid for `min_validity` after `now` and obtained after `obtained_after`.
-  static bool Fresh(const AccessToken* token, absl::Time now, absl::Duration min_validity,
+  Now ReadClocks() const { return Now{clock_.SteadyNow(), clock_.TimeNow()}; }
+  // True iff `e` has a token valid for `min_validity` after `now` (steady) that arrived after
+  // `obtained_after` (steady).
+  static bool Fresh(const Entry& e, absl::Time now, absl::Duration min_validity,
                     absl::Time obtained_after);
+  // The token of `e` (not null) to hand out at `now`, with its expires_at on the wall clock.
+  static CachedToken Serve(const Entry& e, const Now& now, bool from_cache);
 
   Entry& FindOrCreateLocked(const Key& key, const TokenRequest& request, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EvictOneLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Adds a waiter for `request` and starts a fetch if none is running, or queues `done` with
   // the reason the request must fail at once (remembered rejection, throttling).
-  void WaitLocked(Entry& e, const TokenRequest& request, absl::Time now, TokenCallback done,
+  void WaitLocked(Entry& e, const TokenRequest& request, const Now& now, TokenCallback done,
                   Callbacks* callbacks) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // When the next request of `e` may start under max_requests_per_minute (`now` if at once).
+  // When the next request of `e` may start under max_requests_per_minute (`now` if at once;
+  // steady).
   absl::Time NextRequestSlotLocked(Entry& e, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartFetchLocked(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ScheduleRefreshLocked(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -593,3 +593,70 @@ TEST_F(JwksCacheTest, ReportsEachFetchAndWhatHeldAfterIt) {
 
 }  // namespace
 }  // namespace tokend
+
+namespace tokend {
+namespace {
+
+// The wall clock jumping back after a failed cold fetch does not stretch the gap before the
+// next attempt (it is 10 s of elapsed time), nor does a jump forward shorten it.
+class JwksCacheWallJumpTest : public JwksCacheTest,
+                              public ::testing::WithParamInterface<absl::Duration> {};
+
+TEST_P(JwksCacheWallJumpTest, FailureGapFollowsElapsedTime) {
+  http_.PushError(absl::UnavailableError("name not resolved"));
+  Result failed;
+  Get(failed, "k1");
+  runner_.RunUntilIdle();
+  ASSERT_EQ(failed.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(http_.request_count(), 1u);
+
+  clock_.JumpWall(GetParam());
+  clock_.Advance(absl::Seconds(9));
+  Result within;
+  Get(within, "k1");
+  ASSERT_TRUE(within.done());  // Still inside the gap: no request.
+  EXPECT_EQ(within.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(http_.request_count(), 1u);
+
+  clock_.Advance(absl::Seconds(1));
+  http_.Push(200, Discovery(kV1Issuer, kCommonKeys));
+  http_.Push(200, Jwks({0}));
+  Result after;
+  Get(after, "k1");
+  runner_.RunUntilIdle();
+  EXPECT_THAT(after.status(), IsOk());
+  EXPECT_EQ(http_.request_count(), 3u);
+}
+
+INSTANTIATE_TEST_SUITE_P(BackAndForward, JwksCacheWallJumpTest,
+                         ::testing::Values(absl::Hours(-2), absl::Hours(2)));
+
+// The hourly refresh and the unknown-kid interval follow elapsed time, not the wall clock.
+TEST_F(JwksCacheTest, WallClockJumpsDoNotMoveRefreshOrRefetchIntervals) {
+  Warm();
+  clock_.JumpWall(absl::Hours(-3));
+  // An unknown kid 5 minutes (of elapsed time) after the fetch may refetch.
+  clock_.Advance(absl::Minutes(5));
+  http_.Push(200, Jwks({0, 1, 2}));
+  Result refetched;
+  Get(refetched, "k3");
+  runner_.RunUntilIdle();
+  EXPECT_THAT(refetched.kids(), ElementsAre("k1", "k2", "k3"));
+  EXPECT_EQ(http_.request_count(), 3u);
+  // Forward now: another unknown kid within 5 minutes of elapsed time is not refetched.
+  clock_.JumpWall(absl::Hours(6));
+  Result limited;
+  Get(limited, "k4");
+  ASSERT_TRUE(limited.done());
+  EXPECT_EQ(http_.request_count(), 3u);
+  // The background refresh comes an hour after the last fetch, jumps notwithstanding.
+  http_.Push(200, Discovery(kV1Issuer, kCommonKeys));
+  http_.Push(200, Jwks({1, 2}));
+  runner_.AdvanceAndRun(absl::Minutes(59));
+  EXPECT_EQ(http_.request_count(), 3u);
+  runner_.AdvanceAndRun(absl::Minutes(1));
+  EXPECT_EQ(http_.request_count(), 5u);
+}
+
+}  // namespace
+}  // namespace tokend

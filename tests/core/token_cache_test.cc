@@ -56,6 +56,9 @@ struct Result {
     return std::string((*value)->token->value.Reveal());
   }
   bool from_cache() const { return value.has_value() && value->ok() && (*value)->from_cache; }
+  absl::Time expires_at() const {
+    return value.has_value() && value->ok() ? (*value)->expires_at : absl::InfinitePast();
+  }
   absl::Status status() const {
     return value.has_value() ? value->status() : absl::UnknownError("pending");
   }
@@ -154,7 +157,7 @@ TEST_F(TokenCacheTest, RenewsAheadOfExpiryWithinTheJitterBounds) {
     SCOPED_TRACE(random);
     random_ = random;
     MakeCache();
-    absl::Time start = clock_.TimeNow();
+    absl::Time start = clock_.SteadyNow();
     http_.Push(200, TokenBody("tok", 3600));
     Get(Request());
     runner_.RunUntilIdle();
@@ -184,7 +187,7 @@ TEST_F(TokenCacheTest, SteadyCallerNeverWaitsAcrossRenewals) {
 }
 
 TEST_F(TokenCacheTest, RefreshInIsHonoured) {
-  absl::Time start = clock_.TimeNow();
+  absl::Time start = clock_.SteadyNow();
   http_.Push(200, TokenBody("tok", 7200, /*refresh_in=*/1800));
   Get(Request());
   runner_.RunUntilIdle();
@@ -213,10 +216,10 @@ TEST_F(TokenCacheTest, TransientFailuresAreRetriedWithBackoff) {
   runner_.RunUntilIdle();
   EXPECT_EQ(http_.request_count(), 1u);
   // random 0.5: backoff = base * 0.75 with base 500ms, then 1s.
-  EXPECT_EQ(runner_.NextDue() - clock_.TimeNow(), absl::Milliseconds(375));
+  EXPECT_EQ(runner_.NextDue() - clock_.SteadyNow(), absl::Milliseconds(375));
   runner_.AdvanceAndRun(absl::Milliseconds(375));
   EXPECT_EQ(http_.request_count(), 2u);
-  EXPECT_EQ(runner_.NextDue() - clock_.TimeNow(), absl::Milliseconds(750));
+  EXPECT_EQ(runner_.NextDue() - clock_.SteadyNow(), absl::Milliseconds(750));
   runner_.AdvanceAndRun(absl::Milliseconds(750));
   EXPECT_EQ(r->token(), "tok-1");
   EXPECT_EQ(http_.request_count(), 3u);
@@ -233,7 +236,7 @@ TEST_F(TokenCacheTest, BackoffIsBoundedAndJittered) {
     runner_.RunUntilIdle();
     absl::Duration previous = absl::ZeroDuration();
     for (int attempt = 1; attempt < 12; ++attempt) {
-      absl::Duration wait = runner_.NextDue() - clock_.TimeNow();
+      absl::Duration wait = runner_.NextDue() - clock_.SteadyNow();
       absl::Duration base =
           std::min(absl::Milliseconds(500) * (1 << (attempt - 1)), absl::Seconds(30));
       EXPECT_GE(wait, base / 2) << attempt;
@@ -261,7 +264,7 @@ TEST_F(TokenCacheTest, RetryAfterIsHonoured) {
   http_.Push(200, TokenBody("tok", 3600));
   auto r = Get(Request());
   runner_.RunUntilIdle();
-  EXPECT_EQ(runner_.NextDue() - clock_.TimeNow(), absl::Seconds(60));
+  EXPECT_EQ(runner_.NextDue() - clock_.SteadyNow(), absl::Seconds(60));
   runner_.AdvanceAndRun(absl::Seconds(59));
   EXPECT_EQ(http_.request_count(), 1u);
   runner_.AdvanceAndRun(absl::Seconds(1));
@@ -389,6 +392,29 @@ TEST_F(TokenCacheTest, RotationForgetsTheRejectionOfTheOldSecret) {
   EXPECT_EQ(r->token(), "tok");
 }
 
+// A renewal goes out with the old secret; while it is out the Secret rotates and the provider
+// revokes the old secret. The rejection is about the old version: tokend asks again with the new
+// one at once, instead of holding it against the new version and renewing no more.
+TEST_F(TokenCacheTest, RejectionOfTheOldSecretDuringARotationAsksAgainWithTheNewOne) {
+  http_.Push(200, TokenBody("old", 3600));
+  Get(Request());
+  runner_.RunUntilIdle();
+  http_.Push(401, R"({"error":"invalid_client","error_codes":[7000215]})");
+  http_.Push(200, TokenBody("new", 3600));
+  http_.DuringNextSend([this] {
+    credential_ = MakeCredential("secret-2", "v2");
+    cache_->OnCredentialChanged(credential_);
+  });
+  Result* renewed = Get(Request(absl::Minutes(5), /*force=*/true));
+  runner_.RunUntilIdle();
+  EXPECT_EQ(renewed->token(), "new");
+  EXPECT_EQ(Get(Request())->token(), "new");
+  std::vector<HttpRequest> requests = http_.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_THAT(std::string(requests[1].body.Reveal()), HasSubstr("client_secret=secret-1"));
+  EXPECT_THAT(std::string(requests[2].body.Reveal()), HasSubstr("client_secret=secret-2"));
+}
+
 TEST_F(TokenCacheTest, WatchersHearEveryRenewalUntilUnwatched) {
   std::vector<std::string> seen;
   http_.Push(200, TokenBody("tok-1", 3600));
@@ -441,7 +467,7 @@ TEST_F(TokenCacheTest, ReportsLookupsAndRequestsWithTheirOutcome) {
   http_.Push(200, TokenBody("tok-1", 3600));
   Get(Request());
   runner_.RunUntilIdle();
-  runner_.AdvanceAndRun(runner_.NextDue() - clock_.TimeNow());  // The retry after backoff.
+  runner_.AdvanceAndRun(runner_.NextDue() - clock_.SteadyNow());  // The retry after backoff.
   const absl::Time obtained = clock_.TimeNow();
   Get(Request());
   http_.Push(401, R"({"error":"invalid_client","error_codes":[7000215]})");
@@ -526,10 +552,165 @@ TEST_F(TokenCacheTest, FetchesBeyondTheLimitWaitForTheWindow) {
   Result* waiting = Get(Request());
   runner_.RunUntilIdle();
   EXPECT_FALSE(waiting->done());
-  EXPECT_EQ(runner_.NextDue() - clock_.TimeNow(), absl::Seconds(56));
+  EXPECT_EQ(runner_.NextDue() - clock_.SteadyNow(), absl::Seconds(56));
   runner_.AdvanceAndRun(absl::Seconds(56));
   EXPECT_EQ(waiting->token(), "tok-1");
   EXPECT_EQ(http_.request_count(), 3u);
+}
+
+}  // namespace
+}  // namespace tokend
+
+namespace tokend {
+namespace {
+
+// The wall clock jumps (FakeClock::JumpWall) while elapsed time goes on: renewals, validity,
+// deadlines and waits follow elapsed time; only the reported expires_at follows the wall clock.
+
+// With random 0.5, a one-hour token is renewed 53m30s after it arrived.
+constexpr absl::Duration kRenewal = absl::Seconds(53 * 60 + 30);
+
+TEST_F(TokenCacheTest, RenewalStaysOnScheduleWhenTheWallClockJumpsBack) {
+  http_.Push(200, TokenBody("tok-1", 3600));
+  Get(Request());
+  runner_.RunUntilIdle();
+  const absl::Time due = runner_.NextDue();
+  EXPECT_EQ(due - clock_.SteadyNow(), kRenewal);
+  clock_.JumpWall(-absl::Hours(2));
+  EXPECT_EQ(runner_.NextDue(), due);
+  // Still the same token from memory, expiring an hour after it arrived, on today's wall clock.
+  auto cached = Get(Request());
+  ASSERT_TRUE(cached->done());
+  EXPECT_EQ(cached->token(), "tok-1");
+  EXPECT_EQ(cached->expires_at(), clock_.TimeNow() + absl::Hours(1));
+  // Renewed on schedule: a steady caller gets the new token from memory.
+  http_.Push(200, TokenBody("tok-2", 3600));
+  runner_.AdvanceAndRun(kRenewal - absl::Seconds(1));
+  EXPECT_EQ(http_.request_count(), 1u);
+  runner_.AdvanceAndRun(absl::Seconds(1));
+  EXPECT_EQ(http_.request_count(), 2u);
+  auto renewed = Get(Request());
+  ASSERT_TRUE(renewed->done());
+  EXPECT_EQ(renewed->token(), "tok-2");
+  EXPECT_TRUE(renewed->from_cache());
+  EXPECT_EQ(renewed->expires_at(), clock_.TimeNow() + absl::Hours(1));
+}
+
+TEST_F(TokenCacheTest, TokenIsNotServedPastItsLifetimeAfterTheWallClockJumpsBack) {
+  http_.Push(200, TokenBody("tok-1", 3600));
+  Get(Request());
+  runner_.RunUntilIdle();
+  clock_.JumpWall(-absl::Hours(2));
+  clock_.Advance(absl::Minutes(55));  // 5 minutes left (the renewal timer is not run).
+  EXPECT_TRUE(Get(Request(absl::Minutes(5)))->from_cache());
+  clock_.Advance(absl::Seconds(1));  // Less than the min_validity left.
+  http_.Push(200, TokenBody("tok-2", 3600));
+  auto r = Get(Request(absl::Minutes(5)));
+  EXPECT_FALSE(r->done());
+  runner_.RunUntilIdle();
+  EXPECT_EQ(r->token(), "tok-2");
+  EXPECT_FALSE(r->from_cache());
+}
+
+TEST_F(TokenCacheTest, ForwardWallClockJumpKeepsServingTheCachedToken) {
+  http_.Push(200, TokenBody("tok-1", 3600));
+  Get(Request());
+  runner_.RunUntilIdle();
+  const absl::Time due = runner_.NextDue();
+  clock_.JumpWall(absl::Hours(2));
+  // Not expired: its hour has not passed. Served from memory with min_validity, expires_at an
+  // hour after it arrived on the jumped wall clock.
+  auto r = Get(Request(absl::Minutes(30)));
+  ASSERT_TRUE(r->done());
+  EXPECT_TRUE(r->from_cache());
+  EXPECT_EQ(r->token(), "tok-1");
+  EXPECT_EQ(r->expires_at(), clock_.TimeNow() + absl::Hours(1));
+  // No renewal storm: nothing came due, the renewal is where it was.
+  runner_.RunUntilIdle();
+  EXPECT_EQ(http_.request_count(), 1u);
+  EXPECT_EQ(runner_.NextDue(), due);
+  http_.Push(200, TokenBody("tok-2", 3600));
+  runner_.AdvanceAndRun(kRenewal);
+  EXPECT_EQ(http_.request_count(), 2u);
+  EXPECT_EQ(Get(Request())->token(), "tok-2");
+}
+
+TEST_F(TokenCacheTest, ForceRefreshFetchesAfterTheWallClockJumpsBack) {
+  http_.Push(200, TokenBody("tok-1", 3600));
+  Get(Request());
+  runner_.RunUntilIdle();
+  clock_.JumpWall(-absl::Hours(2));
+  http_.Push(200, TokenBody("tok-2", 3600));
+  auto r = Get(Request(absl::Minutes(5), /*force=*/true));
+  EXPECT_FALSE(r->done());  // Not the token from memory.
+  runner_.RunUntilIdle();
+  EXPECT_EQ(r->token(), "tok-2");
+  EXPECT_FALSE(r->from_cache());
+  EXPECT_EQ(http_.request_count(), 2u);
+}
+
+TEST_F(TokenCacheTest, ExpiresAtIsReportedOnTheCurrentWallClock) {
+  http_.Push(200, TokenBody("tok-1", 3600));
+  auto first = Get(Request());
+  runner_.RunUntilIdle();
+  EXPECT_EQ(first->expires_at(), clock_.TimeNow() + absl::Hours(1));
+  const std::string name = credential_->name;
+  clock_.Advance(absl::Minutes(10));
+  for (absl::Duration jump : {-absl::Hours(3), absl::Hours(5)}) {
+    SCOPED_TRACE(jump);
+    clock_.JumpWall(jump);
+    EXPECT_EQ(Get(Request())->expires_at(), clock_.TimeNow() + absl::Minutes(50));
+    EXPECT_EQ(cache_->SoonestExpiryByCredential().at(name), clock_.TimeNow() + absl::Minutes(50));
+    absl::Time watched = absl::InfinitePast();
+    uint64_t id = cache_->Watch(Request(), [&](absl::StatusOr<CachedToken> t) {
+      ASSERT_THAT(t, IsOk());
+      watched = t->expires_at;
+    });
+    EXPECT_EQ(watched, clock_.TimeNow() + absl::Minutes(50));
+    cache_->Unwatch(id);
+  }
+}
+
+TEST_F(TokenCacheTest, RetryAfterWaitIsNotStretchedByAWallClockJump) {
+  http_.Push(429, "", {{"retry-after", "60"}});
+  http_.Push(200, TokenBody("tok", 3600));
+  TokenRequest request = Request();
+  request.deadline = clock_.TimeNow() + absl::Seconds(90);
+  auto waiting = Get(request);
+  runner_.RunUntilIdle();
+  EXPECT_EQ(http_.request_count(), 1u);
+  clock_.JumpWall(-absl::Hours(2));
+  EXPECT_EQ(runner_.NextDue() - clock_.SteadyNow(), absl::Seconds(60));
+  // A later caller that cannot wait is told the real wait, not the jump.
+  TokenRequest hurried = Request();
+  hurried.deadline = clock_.TimeNow() + absl::Seconds(5);
+  auto refused = Get(hurried);
+  ASSERT_TRUE(refused->done());
+  EXPECT_THAT(refused->status(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("1m")));
+  EXPECT_EQ(GetErrorDetails(refused->status())->retry_after, absl::Seconds(60));
+  // The waiting caller gets its token once the minute has passed.
+  runner_.AdvanceAndRun(absl::Seconds(60));
+  EXPECT_EQ(waiting->token(), "tok");
+  EXPECT_EQ(http_.request_count(), 2u);
+}
+
+TEST_F(TokenCacheTest, WaiterDeadlineFollowsElapsedTimeNotTheWallClock) {
+  TokenCacheOptions options;
+  options.max_attempts = 100;
+  MakeCache(options);
+  for (absl::Duration jump : {-absl::Hours(1), absl::Hours(1)}) {
+    SCOPED_TRACE(jump);
+    TokenRequest request = Request();
+    request.deadline = clock_.TimeNow() + absl::Seconds(2);
+    auto r = Get(request);  // Nothing scripted: the provider keeps failing.
+    runner_.RunUntilIdle();
+    clock_.JumpWall(jump);
+    runner_.AdvanceAndRun(absl::Seconds(1));
+    EXPECT_FALSE(r->done());
+    runner_.AdvanceAndRun(absl::Seconds(1));
+    EXPECT_EQ(r->status().code(), absl::StatusCode::kDeadlineExceeded);
+  }
+  cache_->FailAllWaiters(absl::CancelledError("test over"));
 }
 
 }  // namespace

@@ -190,7 +190,7 @@ TEST_F(TokenFetcherTest, RegionLeavesACredentialsOwnLocalAuthorityAlone) {
 }
 
 TEST_F(TokenFetcherTest, ExpiredCertificateFailsWithoutARequest) {
-  clock_.Set(absl::FromCivil(absl::CivilDay(2036, 2, 1), absl::UTCTimeZone()));
+  clock_.SetWall(absl::FromCivil(absl::CivilDay(2036, 2, 1), absl::UTCTimeZone()));
   EXPECT_THAT(fetcher_.Fetch(*CertificateCredential(), kTenant, kScope),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("credential \"mde-cert\": the certificate with thumbprint "

@@ -6,6 +6,7 @@
 #define TOKEND_TESTS_TESTING_FAKE_HTTP_CLIENT_H_
 
 #include <deque>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,12 +20,26 @@ namespace testing {
 class FakeHttpClient : public HttpClient {
  public:
   absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override {
-    absl::MutexLock lock(&mu_);
-    requests_.push_back(request);
-    if (script_.empty()) return absl::UnavailableError("fake: nothing scripted");
-    absl::StatusOr<HttpResponse> next = std::move(script_.front());
-    script_.pop_front();
+    std::function<void()> during;
+    absl::StatusOr<HttpResponse> next = absl::UnavailableError("fake: nothing scripted");
+    {
+      absl::MutexLock lock(&mu_);
+      requests_.push_back(request);
+      std::swap(during, during_next_send_);
+      if (!script_.empty()) {
+        next = std::move(script_.front());
+        script_.pop_front();
+      }
+    }
+    if (during) during();  // As if it happened while the request was out.
     return next;
+  }
+
+  // Runs `during` inside the next Send(), after the request is recorded and before the reply
+  // is returned: something that happens while a request is out.
+  void DuringNextSend(std::function<void()> during) {
+    absl::MutexLock lock(&mu_);
+    during_next_send_ = std::move(during);
   }
 
   void Push(int status, std::string body,
@@ -54,6 +69,7 @@ class FakeHttpClient : public HttpClient {
   absl::Mutex mu_;
   std::deque<absl::StatusOr<HttpResponse>> script_ ABSL_GUARDED_BY(mu_);
   std::vector<HttpRequest> requests_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> during_next_send_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace testing

@@ -1,5 +1,6 @@
 // FakeTaskRunner: runs posted tasks only when the test asks, on the test's thread, with timed
-// tasks due by a FakeClock. Deterministic: no threads, no sleeping.
+// tasks due by a FakeClock's steady clock (SteadyNow; FakeClock::JumpWall does not move them).
+// Deterministic: no threads, no sleeping.
 #ifndef TOKEND_TESTS_TESTING_FAKE_TASK_RUNNER_H_
 #define TOKEND_TESTS_TESTING_FAKE_TASK_RUNNER_H_
 
@@ -34,7 +35,7 @@ class FakeTaskRunner : public TaskRunner {
       Task task;
       {
         absl::MutexLock lock(&mu_);
-        absl::Time now = clock_.TimeNow();
+        absl::Time now = clock_.SteadyNow();
         while (!timed_.empty() && timed_.begin()->first <= now) {
           ready_.push_back(std::move(timed_.begin()->second));
           timed_.erase(timed_.begin());
@@ -48,9 +49,10 @@ class FakeTaskRunner : public TaskRunner {
     }
   }
 
-  // Advances the clock by `d` one due timer at a time, running what becomes due on the way.
+  // Advances the clock (both its times) by `d` one due timer at a time, running what becomes
+  // due on the way.
   void AdvanceAndRun(absl::Duration d) {
-    absl::Time end = clock_.TimeNow() + d;
+    absl::Time end = clock_.SteadyNow() + d;
     RunUntilIdle();
     while (true) {
       absl::Time next;
@@ -59,14 +61,17 @@ class FakeTaskRunner : public TaskRunner {
         if (timed_.empty() || timed_.begin()->first > end) break;
         next = timed_.begin()->first;
       }
-      if (next > clock_.TimeNow()) clock_.Set(next);
+      absl::Time now = clock_.SteadyNow();
+      if (next > now) clock_.Advance(next - now);
       RunUntilIdle();
     }
-    clock_.Set(end);
+    absl::Time now = clock_.SteadyNow();
+    if (end > now) clock_.Advance(end - now);
     RunUntilIdle();
   }
 
-  // When the next timed task is due, or InfiniteFuture() if none.
+  // When the next timed task is due (steady time: compare with SteadyNow()), or
+  // InfiniteFuture() if none.
   absl::Time NextDue() {
     absl::MutexLock lock(&mu_);
     return timed_.empty() ? absl::InfiniteFuture() : timed_.begin()->first;
