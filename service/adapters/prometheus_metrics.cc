@@ -109,6 +109,26 @@ PrometheusMetrics::PrometheusMetrics(const std::string& version)
                        .Name("tokend_key_fetches_total")
                        .Help("Discovery document and signing key fetches, by document and "
                              "outcome (ok, failed, rejected: malformed; last good kept).")
+                       .Register(*registry_)),
+      policy_denials_(BuildCounter()
+                          .Name("tokend_policy_denials_total")
+                          .Help("Token requests the caller policy (--policy) denied, by the "
+                                "deciding rule's name (none: no rule names the caller).")
+                          .Register(*registry_)),
+      policy_reloads_(BuildCounter()
+                          .Name("tokend_policy_reloads_total")
+                          .Help("Loads of the policy file on SIGHUP, by result (success; "
+                                "failure: the last good policy stays in use).")
+                          .Register(*registry_)),
+      tls_client_denials_(BuildCounter()
+                              .Name("tokend_tls_client_denials_total")
+                              .Help("Calls refused because the mTLS client certificate matches "
+                                    "no entry of --tls-allowed-clients.")
+                              .Register(*registry_)),
+      tls_reloads_(BuildCounter()
+                       .Name("tokend_tls_reloads_total")
+                       .Help("Changes of the TLS certificate, key or client CA files, by result "
+                             "(success; failure: the last good ones stay in use).")
                        .Register(*registry_)) {
   BuildGauge()
       .Name("tokend_build_info")
@@ -125,6 +145,12 @@ PrometheusMetrics::PrometheusMetrics(const std::string& version)
   }
   reloads_by_result_[0] = NewSeries(reloads_, {{"result", "failure"}}, "credential");
   reloads_by_result_[1] = NewSeries(reloads_, {{"result", "success"}}, "credential");
+  policy_denials_by_rule_ = NewSeries(policy_denials_, {}, "rule");
+  policy_reload_counters_[0] = &policy_reloads_.Add({{"result", "failure"}});
+  policy_reload_counters_[1] = &policy_reloads_.Add({{"result", "success"}});
+  tls_reload_counters_[0] = &tls_reloads_.Add({{"result", "failure"}});
+  tls_reload_counters_[1] = &tls_reloads_.Add({{"result", "success"}});
+  tls_client_denial_counter_ = &tls_client_denials_.Add({});
   for (int m = 0; m < kMethods; ++m) {
     if (m == 1) continue;  // WatchToken streams have no latency to speak of.
     rpc_histograms_[m] = &rpc_seconds_.Add({{"method", kMethodNames[m]}}, RpcBuckets());
@@ -209,6 +235,16 @@ void PrometheusMetrics::Rpc(const char* method, int code, absl::Duration elapsed
 void PrometheusMetrics::SecretReload(const std::string& credential, bool ok) {
   Get(*reloads_by_result_[ok ? 1 : 0], credential).Increment();
 }
+
+void PrometheusMetrics::PolicyDenial(const std::string& rule) {
+  Get(*policy_denials_by_rule_, rule.empty() ? "none" : rule).Increment();
+}
+
+void PrometheusMetrics::PolicyReload(bool ok) { policy_reload_counters_[ok ? 1 : 0]->Increment(); }
+
+void PrometheusMetrics::TlsClientDenial() { tls_client_denial_counter_->Increment(); }
+
+void PrometheusMetrics::TlsReload(bool ok) { tls_reload_counters_[ok ? 1 : 0]->Increment(); }
 
 void PrometheusMetrics::SecretLoaded(const std::string& credential, absl::Time when) {
   absl::MutexLock lock(&mu_);

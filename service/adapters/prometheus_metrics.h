@@ -56,6 +56,10 @@ class PrometheusMetrics final : public Metrics {
   void Validation(JwtFailure failure) override;
   void Rpc(const char* method, int code, absl::Duration elapsed) override;
   void SecretReload(const std::string& credential, bool ok) override;
+  void PolicyDenial(const std::string& rule) override;
+  void PolicyReload(bool ok) override;
+  void TlsClientDenial() override;
+  void TlsReload(bool ok) override;
 
   // One HTTP exchange with the identity provider. `status` is the HTTP status, 0 when no
   // response arrived; `oauth_error` the `error` field of a 4xx reply other than 429 ("" if none).
@@ -96,10 +100,19 @@ class PrometheusMetrics final : public Metrics {
   prometheus::Family<prometheus::Gauge>& loaded_at_;
   prometheus::Family<prometheus::Counter>& validations_;
   prometheus::Family<prometheus::Counter>& key_fetches_;
+  prometheus::Family<prometheus::Counter>& policy_denials_;
+  prometheus::Family<prometheus::Counter>& policy_reloads_;
+  prometheus::Family<prometheus::Counter>& tls_client_denials_;
+  prometheus::Family<prometheus::Counter>& tls_reloads_;
 
   std::unique_ptr<Series> hits_, misses_;
   std::array<std::unique_ptr<Series>, 3> renewals_by_outcome_;
   std::array<std::unique_ptr<Series>, 2> reloads_by_result_;
+  std::unique_ptr<Series> policy_denials_by_rule_;
+  // [0] failure, [1] success; created with the families, so never null.
+  std::array<prometheus::Counter*, 2> policy_reload_counters_{};
+  std::array<prometheus::Counter*, 2> tls_reload_counters_{};
+  prometheus::Counter* tls_client_denial_counter_ = nullptr;
   absl::Mutex mu_;  // Creates the series below; reads are atomic.
   static constexpr int kMethods = 4;
   static constexpr int kCodes = 17;

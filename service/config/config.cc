@@ -3,9 +3,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "service/common/status_macros.h"
+#include "service/core/caller_policy.h"
 #include "service/core/identifiers.h"
 
 namespace tokend {
@@ -61,6 +63,22 @@ const FlagParser& Parser() {
       {"tls-client-ca-file", "FILE",
        "PEM CA bundle; when set, TCP clients must present a certificate it signed (mTLS).", "",
        "TOKEND_TLS_CLIENT_CA_FILE"},
+      {"tls-refresh-interval", "DURATION",
+       "How often the TLS files are read again, so that a rotated certificate (e.g. a Kubernetes "
+       "Secret update) serves new connections; at least 1s. A bad rotation keeps the last good "
+       "files.",
+       "1m", "TOKEND_TLS_REFRESH_INTERVAL"},
+      {"tls-allowed-clients", "LIST",
+       "Comma-separated client identities that may call over mTLS: uri:VALUE or dns:VALUE, "
+       "matched against the client certificate's URI or DNS names (e.g. "
+       "uri:spiffe://cluster.local/ns/app/sa/reader). Needs --tls-client-ca-file. Empty: every "
+       "client certificate the CA signed.",
+       "", "TOKEND_TLS_ALLOWED_CLIENTS"},
+      {"policy", "FILE",
+       "JSON caller policy: which callers may get tokens of which credentials, tenants and "
+       "scopes (docs/SECURITY.md). Read at start and on SIGHUP. Empty: every caller that can "
+       "connect may get every token.",
+       "", "TOKEND_POLICY"},
       {"version", "", "Print the version and exit.", "", ""},
   });
   return *parser;
@@ -104,6 +122,30 @@ absl::Status ParseTls(const FlagValues& flags, TlsFiles* tls) {
     if (!flags.Get(name).empty() && !IsReadableFile(flags.Get(name))) {
       return FlagError(flags, name, "not a readable file");
     }
+  }
+  TOKEND_ASSIGN_OR_RETURN(tls->refresh_interval,
+                          ParseDurationFlag(flags, "tls-refresh-interval", absl::Hours(24)));
+  if (tls->refresh_interval < absl::Seconds(1)) {
+    return FlagError(flags, "tls-refresh-interval", "must be at least 1s");
+  }
+  for (const std::string& pattern : SplitList(flags.Get("tls-allowed-clients"))) {
+    if (!absl::StartsWith(pattern, "uri:") && !absl::StartsWith(pattern, "dns:")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          flags.Origin("tls-allowed-clients"), ": \"", pattern,
+          "\" is not uri:VALUE or dns:VALUE (a client certificate's URI or DNS name)"));
+    }
+    absl::Status checked = CheckCallerPattern(pattern);
+    if (!checked.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flags.Origin("tls-allowed-clients"), ": ", checked.message()));
+    }
+    tls->allowed_clients.push_back(pattern);
+  }
+  if (!tls->allowed_clients.empty() && tls->client_ca_file.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flags.Origin("tls-allowed-clients"),
+                     " needs --tls-client-ca-file: without it clients present no certificate to "
+                     "match"));
   }
   return absl::OkStatus();
 }
@@ -211,6 +253,10 @@ absl::StatusOr<Config> BuildConfig(const FlagValues& flags) {
   config.log_level = *level;
 
   TOKEND_RETURN_IF_ERROR(ParseTls(flags, &config.tls));
+  config.policy_file = flags.Get("policy");
+  if (!config.policy_file.empty() && !IsReadableFile(config.policy_file)) {
+    return FlagError(flags, "policy", "not a readable file");
+  }
   for (const ListenAddress& address : config.listen) {
     if (address.kind == ListenAddress::Kind::kTcp && !address.loopback && !config.tls.enabled()) {
       return absl::InvalidArgumentError(absl::StrCat(

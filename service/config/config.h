@@ -19,6 +19,11 @@ struct TlsFiles {
   std::string cert_file;       // PEM server certificate chain.
   std::string key_file;        // PEM private key.
   std::string client_ca_file;  // PEM CA bundle; when set, clients must present a certificate.
+  // --tls-refresh-interval: how often the files are read again (rotation); at least 1s.
+  absl::Duration refresh_interval = absl::Minutes(1);
+  // --tls-allowed-clients: "uri:VALUE" / "dns:VALUE" patterns; empty: every client the CA
+  // signed. Non-empty only with a client CA.
+  std::vector<std::string> allowed_clients;
   bool enabled() const { return !cert_file.empty(); }
 };
 
@@ -37,7 +42,9 @@ struct Config {
   absl::Duration shutdown_grace = absl::Seconds(10);  // --shutdown-grace.
   int token_requests_per_minute = 12;                 // --token-requests-per-minute, per key.
   LogLevel log_level = LogLevel::kInfo;               // --log-level.
-  TlsFiles tls;  // --tls-cert-file, --tls-key-file, --tls-client-ca-file.
+  TlsFiles tls;  // --tls-cert-file, --tls-key-file, --tls-client-ca-file, --tls-refresh-interval,
+                 // --tls-allowed-clients.
+  std::string policy_file;  // --policy: a readable file; empty: no caller policy.
 };
 
 // What the command line asks for.
@@ -50,7 +57,9 @@ struct ParsedCommandLine {
 // Parses tokend's arguments (without the program name) and environment. INVALID_ARGUMENT with a
 // message that names the flag (or variable) and the value for every bad input: unknown flag,
 // bad duration, bad address, non-loopback TCP without TLS, missing secrets dir, both --cloud
-// and --authority-host, a --region with an authority that is not a cloud's, ...
+// and --authority-host, a --region with an authority that is not a cloud's, a bad
+// --tls-allowed-clients pattern or one without --tls-client-ca-file, an unreadable --policy, ...
+// The content of the TLS and policy files is checked when the server starts.
 absl::StatusOr<ParsedCommandLine> ParseCommandLine(const std::vector<std::string>& args,
                                                    const EnvLookup& env);
 

@@ -48,6 +48,15 @@ class Metrics {
   virtual void Rpc(const char* /*method*/, int /*code*/, absl::Duration /*elapsed*/) {}
   // One reload of a credential's files that changed it or failed to.
   virtual void SecretReload(const std::string& /*credential*/, bool /*ok*/) {}
+  // A token request the caller policy (--policy) denied; `rule` is the deciding rule's name,
+  // "" when no rule names the caller.
+  virtual void PolicyDenial(const std::string& /*rule*/) {}
+  // One load of the policy file on SIGHUP: applied (ok) or rejected (the last good one stays).
+  virtual void PolicyReload(bool /*ok*/) {}
+  // A call refused because its mTLS client certificate is not in --tls-allowed-clients.
+  virtual void TlsClientDenial() {}
+  // A change of the TLS files that was applied (ok) or rejected (the last good one stays).
+  virtual void TlsReload(bool /*ok*/) {}
 };
 
 // A Metrics that counts nothing; the default of every component.

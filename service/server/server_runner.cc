@@ -30,6 +30,8 @@
 #include "service/adapters/thread_pool_task_runner.h"
 #include "service/common/logging.h"
 #include "service/common/status_macros.h"
+#include "service/core/caller_policy.h"
+#include "service/server/tls_reloader.h"
 #include "service/server/token_service_impl.h"
 
 namespace tokend {
@@ -48,18 +50,21 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return buffer.str();
 }
 
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TcpCredentials(const TlsFiles& tls) {
-  if (!tls.enabled()) return grpc::InsecureServerCredentials();
-  grpc::SslServerCredentialsOptions options;
-  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  TOKEND_ASSIGN_OR_RETURN(pair.cert_chain, ReadFile(tls.cert_file));
-  TOKEND_ASSIGN_OR_RETURN(pair.private_key, ReadFile(tls.key_file));
-  options.pem_key_cert_pairs.push_back(std::move(pair));
-  if (!tls.client_ca_file.empty()) {
-    TOKEND_ASSIGN_OR_RETURN(options.pem_root_certs, ReadFile(tls.client_ca_file));
-    options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+// The policy file, parsed. FAILED_PRECONDITION naming --policy and the file.
+absl::StatusOr<std::shared_ptr<const CallerPolicy>> ReadPolicy(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("--policy ", path, ": cannot be read"));
   }
-  return grpc::SslServerCredentials(options);
+  absl::StatusOr<CallerPolicy> policy = CallerPolicy::Parse(*text, path);
+  if (!policy.ok()) {
+    // CallerPolicy's messages name the file ("policy PATH: rule ...").
+    const std::string message(policy.status().message());
+    return absl::FailedPreconditionError(absl::StrContains(message, path)
+                                             ? absl::StrCat("--policy: ", message)
+                                             : absl::StrCat("--policy ", path, ": ", message));
+  }
+  return std::make_shared<const CallerPolicy>(*std::move(policy));
 }
 
 // Returns true iff a process accepts connections on the Unix socket at `path`.
@@ -109,6 +114,7 @@ ServerRunner::ServerRunner(Config config, std::unique_ptr<SecretSource> secrets,
   options.allowed_tenants = config_.allowed_tenants;
   options.any_tenant = config_.any_tenant;
   options.metrics = metrics_.get();
+  options.allowed_clients = config_.tls.allowed_clients;
   service_ =
       std::make_unique<TokenServiceImpl>(credentials_, *cache_, *validator_, std::move(options));
 }
@@ -165,10 +171,14 @@ absl::Status ServerRunner::Start() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
+  TOKEND_RETURN_IF_ERROR(LoadPolicy(/*at_start=*/true));
+  std::shared_ptr<grpc::ServerCredentials> tcp_credentials = grpc::InsecureServerCredentials();
+  if (config_.tls.enabled()) {
+    TOKEND_ASSIGN_OR_RETURN(tls_, TlsReloader::Start(config_.tls, *metrics_));
+    tcp_credentials = tls_->credentials();
+  }
   grpc::ServerBuilder builder;
   std::vector<std::unique_ptr<int>> ports;
-  TOKEND_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> tcp_credentials,
-                          TcpCredentials(config_.tls));
   for (const ListenAddress& address : config_.listen) {
     ports.push_back(std::make_unique<int>(0));
     if (address.kind == ListenAddress::Kind::kUnix) {
@@ -203,9 +213,10 @@ absl::Status ServerRunner::Start() {
     } else {
       bound_.push_back(absl::StrCat(address.host, ":", *ports[i]));
     }
-    LogInfo("listening",
-            {{"address", bound_.back()},
-             {"tls", address.kind == ListenAddress::Kind::kTcp && config_.tls.enabled()}});
+    const bool tls = address.kind == ListenAddress::Kind::kTcp && config_.tls.enabled();
+    LogInfo("listening", {{"address", bound_.back()},
+                          {"tls", tls},
+                          {"mtls", tls && !config_.tls.client_ca_file.empty()}});
   }
   UpdateServing();
   metrics_->SetScrapeSource([this](ScrapeState* state) { FillScrapeState(state); });
@@ -219,31 +230,59 @@ absl::Status ServerRunner::Start() {
             {{"address", metrics_server_->address()}, {"paths", "/metrics /healthz /readyz"}});
   }
   // Watch first, then load: a change made in between is then seen by both or by the watcher.
-  absl::StatusOr<std::unique_ptr<SecretWatcher>> watcher =
-      SecretWatcher::Start(config_.secrets_dir, SecretWatcherOptions(), [this] {
-        absl::Status reloaded = LoadCredentials();
-        if (!reloaded.ok()) {
-          LogError("cannot read the secrets dir; keeping the credentials in use",
-                   {{"error", std::string(reloaded.message())}});
-        }
-      });
+  absl::StatusOr<std::unique_ptr<SecretWatcher>> watcher = SecretWatcher::Start(
+      config_.secrets_dir, SecretWatcherOptions(), [this] { ReloadCredentials(); });
   if (!watcher.ok()) return watcher.status();
   watcher_ = *std::move(watcher);
   return LoadCredentials();
 }
 
+void ServerRunner::Reload() {
+  if (shutting_down_) return;
+  ReloadCredentials();
+  LoadPolicy(/*at_start=*/false).IgnoreError();        // Logged and counted.
+  if (tls_ != nullptr) tls_->Refresh().IgnoreError();  // Likewise.
+}
+
+void ServerRunner::ReloadCredentials() {
+  if (shutting_down_) return;
+  absl::Status reloaded = LoadCredentials();
+  if (!reloaded.ok()) {
+    LogError("cannot read the secrets dir; keeping the credentials in use",
+             {{"error", std::string(reloaded.message())}});
+  }
+}
+
+absl::Status ServerRunner::LoadPolicy(bool at_start) {
+  if (config_.policy_file.empty()) return absl::OkStatus();
+  absl::StatusOr<std::shared_ptr<const CallerPolicy>> policy = ReadPolicy(config_.policy_file);
+  if (!policy.ok()) {
+    if (!at_start) {
+      metrics_->PolicyReload(false);
+      LogError("policy rejected; keeping the last good policy",
+               {{"file", config_.policy_file}, {"error", std::string(policy.status().message())}});
+    }
+    return policy.status();
+  }
+  const int64_t rules = static_cast<int64_t>((*policy)->rule_count());
+  service_->SetPolicy(*std::move(policy));
+  if (!at_start) metrics_->PolicyReload(true);
+  LogInfo("policy loaded", {{"file", config_.policy_file}, {"rules", rules}});
+  return absl::OkStatus();
+}
+
 absl::Status ServerRunner::LoadCredentials() {
   absl::MutexLock lock(&load_mu_);
   absl::StatusOr<CredentialSnapshot> snapshot = secrets_->Load();
-  if (!snapshot.ok()) {
-    LogError("cannot read the secrets dir", {{"error", std::string(snapshot.status().message())}});
-    return snapshot.status();
-  }
+  if (!snapshot.ok()) return snapshot.status();  // The callers log it, each in its words.
   std::vector<std::string> changed = credentials_.Apply(*snapshot);
   for (const std::string& name : changed) {
     absl::StatusOr<std::shared_ptr<const Credential>> credential = credentials_.Find(name);
     if (credential.ok()) {
       LogInfo("credential loaded", {{"credential", name}, {"version", (*credential)->version}});
+      for (const std::string& warning : (*credential)->warnings) {
+        LogWarning("credential file permissions", {{"credential", name}, {"warning", warning}});
+      }
       metrics_->SecretReload(name, true);
       metrics_->SecretLoaded(name, clock_.TimeNow());
       cache_->OnCredentialChanged(*credential);
@@ -377,6 +416,7 @@ int RunServer(const Config& config) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   CurlHttpClientOptions http_options;
@@ -393,10 +433,18 @@ int RunServer(const Config& config) {
     return 1;
   }
   std::thread signal_thread([&runner, signals] {
-    int signal_number = 0;
-    sigwait(&signals, &signal_number);
-    LogInfo("shutting down", {{"signal", std::string(strsignal(signal_number))}});
-    runner.Shutdown();
+    for (;;) {
+      int signal_number = 0;
+      sigwait(&signals, &signal_number);
+      if (signal_number == SIGHUP) {
+        LogInfo("reloading", {{"signal", std::string(strsignal(signal_number))}});
+        runner.Reload();
+        continue;
+      }
+      LogInfo("shutting down", {{"signal", std::string(strsignal(signal_number))}});
+      runner.Shutdown();
+      return;
+    }
   });
   runner.Wait();
   signal_thread.join();

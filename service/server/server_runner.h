@@ -1,7 +1,8 @@
 // ServerRunner owns tokend's gRPC server and what serves it: it prepares the listeners (Unix
-// sockets with their mode, a lock against a second tokend on the same path, TLS for TCP),
-// wires the token cache to the identity provider, registers the token service, gRPC health
-// and reflection, loads the credentials, and drains on shutdown.
+// sockets with their mode, a lock against a second tokend on the same path, TLS for TCP with
+// its files reloaded as they rotate), wires the token cache to the identity provider, registers
+// the token service, gRPC health and reflection, loads the credentials and the caller policy,
+// and drains on shutdown.
 // Start() and Shutdown() may be called from different threads; each at most once.
 #ifndef TOKEND_SERVICE_SERVER_SERVER_RUNNER_H_
 #define TOKEND_SERVICE_SERVER_SERVER_RUNNER_H_
@@ -32,6 +33,7 @@
 namespace tokend {
 
 class SecretWatcher;
+class TlsReloader;
 class TokenServiceImpl;
 
 class ServerRunner {
@@ -44,15 +46,21 @@ class ServerRunner {
   ServerRunner(const ServerRunner&) = delete;
   ServerRunner& operator=(const ServerRunner&) = delete;
 
-  // Binds every listener and starts serving, health NOT_SERVING until the credentials have
-  // loaded, then SERVING iff at least one credential is usable. Returns FAILED_PRECONDITION
-  // saying which address could not be used (e.g. another tokend serves that socket).
+  // Reads the TLS files and the caller policy, binds every listener and starts serving, health
+  // NOT_SERVING until the credentials have loaded, then SERVING iff at least one credential is
+  // usable. Returns FAILED_PRECONDITION saying which address could not be used (e.g. another
+  // tokend serves that socket), or naming the flag and file of bad TLS files or a bad policy.
   absl::Status Start();
 
   // Health NOT_SERVING, end WatchToken streams, stop accepting calls, let calls in flight
   // finish for up to --shutdown-grace, then answer the rest UNAVAILABLE. Safe to call before
   // Start() or twice.
   void Shutdown();
+
+  // SIGHUP: reads the secrets dir, the caller policy (--policy) and the TLS files again now. A
+  // dir that cannot be read, a bad policy or bad TLS files are logged (and counted) and what is
+  // in use is kept. No-op while shutting down.
+  void Reload();
 
   // Blocks until the server has shut down.
   void Wait();
@@ -66,6 +74,11 @@ class ServerRunner {
 
  private:
   absl::Status PrepareUnixSocket(const std::string& path);
+  // Reads the secrets dir again (the watcher calls it on every change; Reload() on SIGHUP).
+  void ReloadCredentials();
+  // Reads and parses --policy and hands it to the token service. The file's error otherwise
+  // (the policy in use stays); at_start: neither logged nor counted as a reload.
+  absl::Status LoadPolicy(bool at_start);
   // Reads the credentials, applies them, tells the cache which ones rotated, and logs what
   // changed. Returns the secrets dir's error if it cannot be read at all.
   absl::Status LoadCredentials();
@@ -90,6 +103,7 @@ class ServerRunner {
   std::unique_ptr<TokenValidator> validator_;
   std::unique_ptr<TaskRunner> runner_;  // Declared after cache_ so it is destroyed first.
   std::unique_ptr<TokenServiceImpl> service_;
+  std::unique_ptr<TlsReloader> tls_;  // With TLS files; outlives server_, which uses its files.
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<SecretWatcher> watcher_;  // Reloads credentials when their files change.
   std::unique_ptr<MetricsHttpServer> metrics_server_;  // With --metrics-listen.
@@ -106,8 +120,8 @@ class ServerRunner {
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };
 
-// Runs tokend until SIGTERM or SIGINT: blocks those signals, starts a ServerRunner over the
-// secrets dir, waits, drains. Returns the process exit code (0 after a clean shutdown).
+// Runs tokend until SIGTERM or SIGINT (SIGHUP reloads): blocks those signals, starts a ServerRunner
+// over the secrets dir, waits, drains. Returns the process exit code (0 after a clean shutdown).
 int RunServer(const Config& config);
 
 }  // namespace tokend

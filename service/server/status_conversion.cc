@@ -29,9 +29,16 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
     (*info.mutable_metadata())["correlation_id"] = details->correlation_id;
   }
   rich.add_details()->PackFrom(info);
-  if (details->retry_after > absl::ZeroDuration()) {
+  // UNAVAILABLE always says when to retry. Without a delay from the identity provider
+  // (Retry-After) or the rate limit, tokend has already retried with backoff and remembers no
+  // failure: the next call starts afresh, so a short pause is the honest hint.
+  absl::Duration retry_after = details->retry_after;
+  if (retry_after <= absl::ZeroDuration() && code == grpc::StatusCode::UNAVAILABLE) {
+    retry_after = absl::Seconds(1);
+  }
+  if (retry_after > absl::ZeroDuration()) {
     google::rpc::RetryInfo retry;
-    int64_t ms = absl::ToInt64Milliseconds(details->retry_after);
+    int64_t ms = absl::ToInt64Milliseconds(retry_after);
     retry.mutable_retry_delay()->set_seconds(ms / 1000);
     retry.mutable_retry_delay()->set_nanos(static_cast<int32_t>(ms % 1000) * 1000000);
     rich.add_details()->PackFrom(retry);

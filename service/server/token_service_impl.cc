@@ -6,9 +6,12 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "service/common/logging.h"
 #include "service/common/status_macros.h"
 #include "service/core/consent_url.h"
 #include "service/core/identifiers.h"
+#include "service/server/caller_identity.h"
 #include "service/server/status_conversion.h"
 #include "service/server/watch_token_reactor.h"
 
@@ -53,7 +56,8 @@ v1::GetTokenResponse RenderToken(const CachedToken& token, const std::string& te
   const AccessToken& t = *token.token;
   response.set_access_token(std::string(t.value.Reveal()));
   response.set_token_type(t.token_type);
-  response.mutable_expires_at()->set_seconds(absl::ToUnixSeconds(t.expires_at));
+  // The cache's wall-clock expiry at serve time, not t.expires_at (the wall clock at receipt).
+  response.mutable_expires_at()->set_seconds(absl::ToUnixSeconds(token.expires_at));
   response.set_tenant_id(t.tenant_id.empty() ? tenant : t.tenant_id);
   for (const std::string& role : t.roles) response.add_roles(role);
   response.set_from_cache(token.from_cache);
@@ -94,6 +98,12 @@ grpc::ServerUnaryReactor* TokenServiceImpl::ValidateToken(grpc::CallbackServerCo
                                                           v1::ValidateTokenResponse* response) {
   const auto start = std::chrono::steady_clock::now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  std::optional<Caller> caller;
+  if (absl::Status allowed = CheckAllowedClient(*context, "ValidateToken", &caller);
+      !allowed.ok()) {
+    Finish(reactor, metrics_, "ValidateToken", start, ToGrpcStatus(allowed));
+    return reactor;
+  }
   ValidationRequest validation;
   validation.token = request->token();
   validation.required_roles.assign(request->required_roles().begin(),
@@ -113,6 +123,63 @@ grpc::ServerUnaryReactor* TokenServiceImpl::ValidateToken(grpc::CallbackServerCo
 }
 
 TokenServiceImpl::~TokenServiceImpl() = default;
+
+void TokenServiceImpl::SetPolicy(std::shared_ptr<const CallerPolicy> policy) {
+  absl::MutexLock lock(&policy_mu_);
+  has_policy_.store(policy != nullptr, std::memory_order_release);
+  policy_ = std::move(policy);
+}
+
+absl::Status TokenServiceImpl::CheckAllowedClient(const grpc::CallbackServerContext& context,
+                                                  const char* method,
+                                                  std::optional<Caller>* caller) const {
+  if (options_.allowed_clients.empty()) return absl::OkStatus();
+  if (!caller->has_value()) *caller = CallerOf(context);
+  const Caller& who = **caller;
+  // Unix socket callers present no certificate; the list names mTLS clients only.
+  if (who.transport != Caller::Transport::kMtls) return absl::OkStatus();
+  for (const std::string& pattern : options_.allowed_clients) {
+    if (CallerMatches(pattern, who)) return absl::OkStatus();
+  }
+  metrics_.TlsClientDenial();
+  LogWarning("client certificate not in --tls-allowed-clients; call refused",
+             {{"method", method},
+              {"uri_sans", absl::StrJoin(who.uri_sans, ",")},
+              {"dns_sans", absl::StrJoin(who.dns_sans, ",")}});
+  return absl::PermissionDeniedError(
+      absl::StrCat("client certificate (", who.Describe(), ") is not in --tls-allowed-clients"));
+}
+
+absl::Status TokenServiceImpl::AuthorizeByPolicy(const grpc::CallbackServerContext& context,
+                                                 const char* method, const TokenRequest& request,
+                                                 std::optional<Caller>* caller) const {
+  if (!has_policy_.load(std::memory_order_acquire)) return absl::OkStatus();
+  std::shared_ptr<const CallerPolicy> policy;
+  {
+    absl::ReaderMutexLock lock(&policy_mu_);
+    policy = policy_;
+  }
+  if (policy == nullptr) return absl::OkStatus();
+  if (!caller->has_value()) *caller = CallerOf(context);
+  PolicyRequest asked;
+  asked.credential = request.credential->name;
+  asked.tenant = request.tenant;
+  asked.scopes = request.target.scopes;
+  asked.resource = request.target.resource;
+  std::string rule;
+  absl::Status allowed = policy->Authorize(**caller, asked, &rule);
+  if (allowed.ok()) return allowed;
+  metrics_.PolicyDenial(rule);
+  LogWarning("token request denied by the caller policy",
+             {{"method", method},
+              {"caller", (*caller)->Describe()},
+              {"rule", rule},
+              {"credential", asked.credential},
+              {"tenant", asked.tenant},
+              {"reason", std::string(allowed.message())}});
+  if (allowed.code() == absl::StatusCode::kPermissionDenied) return allowed;
+  return absl::PermissionDeniedError(allowed.message());
+}
 
 absl::Status TokenServiceImpl::CheckTenantAllowed(const Credential& credential,
                                                   const std::string& tenant) const {
@@ -155,12 +222,23 @@ absl::StatusOr<TokenRequest> TokenServiceImpl::MakeTokenRequest(const v1::GetTok
   return out;
 }
 
+absl::StatusOr<TokenRequest> TokenServiceImpl::AdmitTokenRequest(
+    const grpc::CallbackServerContext& context, const char* method,
+    const v1::GetTokenRequest& request, absl::Time deadline) const {
+  std::optional<Caller> caller;  // Looked at only if the allow list or a policy needs it.
+  TOKEND_RETURN_IF_ERROR(CheckAllowedClient(context, method, &caller));
+  TOKEND_ASSIGN_OR_RETURN(TokenRequest out, MakeTokenRequest(request, deadline));
+  TOKEND_RETURN_IF_ERROR(AuthorizeByPolicy(context, method, out, &caller));
+  return out;
+}
+
 grpc::ServerUnaryReactor* TokenServiceImpl::GetToken(grpc::CallbackServerContext* context,
                                                      const v1::GetTokenRequest* request,
                                                      v1::GetTokenResponse* response) {
   const auto start = std::chrono::steady_clock::now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<TokenRequest> token_request = MakeTokenRequest(*request, DeadlineOf(*context));
+  absl::StatusOr<TokenRequest> token_request =
+      AdmitTokenRequest(*context, "GetToken", *request, DeadlineOf(*context));
   if (!token_request.ok()) {
     Finish(reactor, metrics_, "GetToken", start, ToGrpcStatus(token_request.status()));
     return reactor;
@@ -179,8 +257,9 @@ grpc::ServerUnaryReactor* TokenServiceImpl::GetToken(grpc::CallbackServerContext
 }
 
 grpc::ServerWriteReactor<v1::GetTokenResponse>* TokenServiceImpl::WatchToken(
-    grpc::CallbackServerContext* /*context*/, const v1::GetTokenRequest* request) {
-  absl::StatusOr<TokenRequest> token_request = MakeTokenRequest(*request, absl::InfiniteFuture());
+    grpc::CallbackServerContext* context, const v1::GetTokenRequest* request) {
+  absl::StatusOr<TokenRequest> token_request =
+      AdmitTokenRequest(*context, "WatchToken", *request, absl::InfiniteFuture());
   {
     absl::MutexLock lock(&watches_mu_);
     if (ending_ && token_request.ok()) {
@@ -234,8 +313,10 @@ grpc::ServerUnaryReactor* TokenServiceImpl::ConsentUrl(grpc::CallbackServerConte
                                                        v1::ConsentUrlResponse* response) {
   const auto start = std::chrono::steady_clock::now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  Finish(reactor, metrics_, "ConsentUrl", start,
-         ToGrpcStatus(HandleConsentUrl(*request, response)));
+  std::optional<Caller> caller;
+  absl::Status status = CheckAllowedClient(*context, "ConsentUrl", &caller);
+  if (status.ok()) status = HandleConsentUrl(*request, response);
+  Finish(reactor, metrics_, "ConsentUrl", start, ToGrpcStatus(status));
   return reactor;
 }
 

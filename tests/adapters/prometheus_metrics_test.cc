@@ -76,6 +76,35 @@ TEST(PrometheusMetricsTest, CountsEveryKindOfEvent) {
   EXPECT_THAT(text, Not(HasSubstr("tokend_token_cache_entries")));
 }
 
+TEST(PrometheusMetricsTest, CountsPolicyAndTlsEvents) {
+  PrometheusMetrics metrics("1");
+  // Before any event the result series exist at 0, so that rate() and alerts see them.
+  std::string text = metrics.Scrape();
+  EXPECT_THAT(text, HasSubstr("tokend_policy_reloads_total{result=\"failure\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("tokend_policy_reloads_total{result=\"success\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("tokend_tls_reloads_total{result=\"failure\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("tokend_tls_client_denials_total 0\n"));
+  EXPECT_THAT(text, Not(HasSubstr("tokend_policy_denials_total{")));
+
+  metrics.PolicyDenial("defender-reader");
+  metrics.PolicyDenial("defender-reader");
+  metrics.PolicyDenial("");  // No rule names the caller.
+  metrics.PolicyReload(true);
+  metrics.PolicyReload(false);
+  metrics.PolicyReload(false);
+  metrics.TlsClientDenial();
+  metrics.TlsReload(true);
+  metrics.TlsReload(false);
+  text = metrics.Scrape();
+  EXPECT_THAT(text, HasSubstr("tokend_policy_denials_total{rule=\"defender-reader\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("tokend_policy_denials_total{rule=\"none\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("tokend_policy_reloads_total{result=\"success\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("tokend_policy_reloads_total{result=\"failure\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("tokend_tls_client_denials_total 1\n"));
+  EXPECT_THAT(text, HasSubstr("tokend_tls_reloads_total{result=\"success\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("tokend_tls_reloads_total{result=\"failure\"} 1\n"));
+}
+
 TEST(PrometheusMetricsTest, GaugesComeFromTheScrapeSourceAtEachScrape) {
   PrometheusMetrics metrics("1");
   int scrapes = 0;

@@ -67,6 +67,9 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(config->token_requests_per_minute, 12);
   EXPECT_EQ(config->log_level, LogLevel::kInfo);
   EXPECT_FALSE(config->tls.enabled());
+  EXPECT_EQ(config->tls.refresh_interval, absl::Minutes(1));
+  EXPECT_TRUE(config->tls.allowed_clients.empty());
+  EXPECT_EQ(config->policy_file, "");
   EXPECT_FALSE(config->any_tenant);
 }
 
@@ -136,6 +139,11 @@ TEST_F(ConfigTest, HelpAndVersion) {
         "TOKEND_CLOUD", "--region", "TOKEND_REGION"}) {
     EXPECT_THAT(usage, HasSubstr(flag));
   }
+  for (const char* flag : {"--tls-refresh-interval DURATION", "TOKEND_TLS_REFRESH_INTERVAL",
+                           "--tls-allowed-clients LIST", "TOKEND_TLS_ALLOWED_CLIENTS",
+                           "--policy FILE", "TOKEND_POLICY"}) {
+    EXPECT_THAT(usage, HasSubstr(flag));
+  }
 }
 
 struct BadCase {
@@ -179,6 +187,23 @@ TEST_F(ConfigTest, BadValuesNameTheFlagAndTheValue) {
       {{"--tls-client-ca-file=" + cert_}, {"--tls-client-ca-file needs"}},
       {{"--tls-cert-file=/nonexistent.crt", "--tls-key-file=" + cert_},
        {"--tls-cert-file", "/nonexistent.crt", "not a readable file"}},
+      {{"--tls-refresh-interval=500ms"}, {"--tls-refresh-interval", "500ms", "at least 1s"}},
+      {{"--tls-refresh-interval=often"}, {"--tls-refresh-interval", "often", "not a duration"}},
+      {{"--tls-refresh-interval=25h"}, {"--tls-refresh-interval", "25h", "at most 24h"}},
+      {{"--tls-cert-file=" + cert_, "--tls-key-file=" + cert_, "--tls-client-ca-file=" + cert_,
+        "--tls-allowed-clients=uri:spiffe://a/b,unix"},
+       {"--tls-allowed-clients", "\"unix\"", "uri:VALUE or dns:VALUE"}},
+      {{"--tls-cert-file=" + cert_, "--tls-key-file=" + cert_, "--tls-client-ca-file=" + cert_,
+        "--tls-allowed-clients=spiffe://a/b"},
+       {"--tls-allowed-clients", "spiffe://a/b", "uri:VALUE or dns:VALUE"}},
+      {{"--tls-cert-file=" + cert_, "--tls-key-file=" + cert_, "--tls-client-ca-file=" + cert_,
+        "--tls-allowed-clients=dns:"},
+       {"--tls-allowed-clients", "\"dns:\"", "empty value"}},
+      {{"--tls-cert-file=" + cert_, "--tls-key-file=" + cert_,
+        "--tls-allowed-clients=dns:reader.sec.svc"},
+       {"--tls-allowed-clients needs --tls-client-ca-file"}},
+      {{"--policy=/nonexistent/policy.json"},
+       {"--policy", "/nonexistent/policy.json", "not a readable file"}},
       {{"stray"}, {"unexpected argument"}},
   };
   for (const BadCase& c : cases) {
@@ -243,6 +268,51 @@ TEST_F(ConfigTest, RegionWorksWithACloudAuthorityHost) {
 TEST_F(ConfigTest, SecretsDirMustBeAFolder) {
   absl::StatusOr<Config> config = Run({"--secrets-dir=" + cert_});
   EXPECT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a folder")));
+}
+
+TEST_F(ConfigTest, TlsRefreshAllowedClientsAndPolicy) {
+  const std::string policy = dir_ + "/policy.json";
+  std::ofstream(policy) << "{} (the content is checked when tokend starts)";
+  absl::StatusOr<Config> config = Run({
+      "--listen=0.0.0.0:50051",
+      "--tls-cert-file=" + cert_,
+      "--tls-key-file=" + cert_,
+      "--tls-client-ca-file=" + cert_,
+      "--tls-refresh-interval=1s",
+      "--tls-allowed-clients=uri:spiffe://cluster.local/ns/sec/sa/reader, dns:reader.sec.svc",
+      "--policy=" + policy,
+  });
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(config->tls.client_ca_file, cert_);
+  EXPECT_EQ(config->tls.refresh_interval, absl::Seconds(1));
+  EXPECT_THAT(config->tls.allowed_clients,
+              ElementsAre("uri:spiffe://cluster.local/ns/sec/sa/reader", "dns:reader.sec.svc"));
+  EXPECT_EQ(config->policy_file, policy);
+}
+
+TEST_F(ConfigTest, TlsAndPolicyFlagsFromTheEnvironment) {
+  const std::string policy = dir_ + "/policy.json";
+  std::ofstream(policy) << "{}";
+  env_["TOKEND_TLS_CERT_FILE"] = cert_;
+  env_["TOKEND_TLS_KEY_FILE"] = cert_;
+  env_["TOKEND_TLS_CLIENT_CA_FILE"] = cert_;
+  env_["TOKEND_TLS_REFRESH_INTERVAL"] = "90s";
+  env_["TOKEND_TLS_ALLOWED_CLIENTS"] = "dns:a.example";
+  env_["TOKEND_POLICY"] = policy;
+  absl::StatusOr<Config> config = Run({});
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(config->tls.refresh_interval, absl::Seconds(90));
+  EXPECT_THAT(config->tls.allowed_clients, ElementsAre("dns:a.example"));
+  EXPECT_EQ(config->policy_file, policy);
+  config = Run({"--tls-refresh-interval=2m", "--tls-allowed-clients=uri:spiffe://x/y"});
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(config->tls.refresh_interval, absl::Minutes(2));
+  EXPECT_THAT(config->tls.allowed_clients, ElementsAre("uri:spiffe://x/y"));
+  env_["TOKEND_POLICY"] = dir_ + "/missing.json";
+  EXPECT_THAT(Run({}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("TOKEND_POLICY (environment)"), HasSubstr("missing.json"),
+                             HasSubstr("not a readable file"))));
 }
 
 TEST_F(ConfigTest, NonLoopbackWithTlsIsAccepted) {

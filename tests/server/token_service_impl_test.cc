@@ -21,6 +21,7 @@
 namespace tokend {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -316,6 +317,121 @@ TEST_F(TokenServiceImplTest, ValidateTokenAnswersInvalidTokensWithTheFailure) {
   EXPECT_FALSE(response.valid());
   EXPECT_EQ(response.failure(), v1::VALIDATION_FAILURE_MALFORMED);
   EXPECT_THAT(response.detail(), Not(HasSubstr("not.a.jwt")));
+}
+
+std::shared_ptr<const CallerPolicy> Policy(const std::string& json) {
+  absl::StatusOr<CallerPolicy> policy = CallerPolicy::Parse(json, "policy.json");
+  EXPECT_TRUE(policy.ok()) << policy.status();
+  return policy.ok() ? std::make_shared<const CallerPolicy>(*std::move(policy)) : nullptr;
+}
+
+// In-process calls are neither Unix socket nor TLS calls: the policy sees them as "tcp".
+constexpr char kInProcessPolicy[] = R"({"rules": [{
+    "name": "in-process",
+    "callers": ["tcp"],
+    "credentials": ["mde"],
+    "tenants": ["11111111-1111-1111-1111-111111111111"],
+    "resources": ["https://api.securitycenter.microsoft.com"]}]})";
+
+TEST_F(TokenServiceImplTest, PolicyAllowsWhatTheCallersRuleAllowsAndDeniesTheRest) {
+  service_->SetPolicy(Policy(kInProcessPolicy));
+  http_.Push(200, TokenReply("[]"));
+  v1::GetTokenResponse response;
+  ASSERT_TRUE(Token(ResourceRequest(), &response).ok());
+
+  struct Denied {
+    const char* what;
+    v1::GetTokenRequest request;
+    const char* names;
+  };
+  v1::GetTokenRequest other_credential = ResourceRequest();
+  other_credential.set_credential("gov");
+  v1::GetTokenRequest other_tenant = ResourceRequest();
+  other_tenant.set_tenant_id("fabrikam.onmicrosoft.com");  // In --allowed-tenants.
+  v1::GetTokenRequest scope;
+  scope.set_credential("mde");
+  scope.add_scopes("api://other/.default");
+  v1::GetTokenRequest other_resource = ResourceRequest();
+  other_resource.set_resource("https://graph.microsoft.com");
+  v1::GetTokenRequest default_credential = ResourceRequest();
+  default_credential.clear_credential();  // Two credentials: no default, NOT_FOUND first.
+  const Denied cases[] = {
+      {"credential", other_credential, "credential \"gov\""},
+      {"tenant", other_tenant, "tenant \"fabrikam.onmicrosoft.com\""},
+      {"scope", scope, "scope \"api://other/.default\""},
+      {"resource", other_resource, "resource \"https://graph.microsoft.com\""},
+  };
+  for (const Denied& c : cases) {
+    SCOPED_TRACE(c.what);
+    grpc::Status status = Token(c.request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_THAT(status.error_message(),
+                AllOf(HasSubstr("policy.json"), HasSubstr("rule \"in-process\""),
+                      HasSubstr(c.names), HasSubstr("a loopback TCP caller")));
+  }
+  // The request is resolved and checked before the policy looks at it.
+  v1::GetTokenRequest both = ResourceRequest();
+  both.add_scopes("api://x/.default");
+  EXPECT_EQ(Token(both, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::GetTokenRequest unknown = ResourceRequest();
+  unknown.set_credential("nope");
+  EXPECT_EQ(Token(unknown, &response).error_code(), grpc::StatusCode::NOT_FOUND);
+  // Denied requests never reach the cache, let alone the identity provider.
+  EXPECT_EQ(http_.request_count(), 1u);
+
+  // WatchToken is gated likewise.
+  grpc::ClientContext watch_context;
+  std::unique_ptr<grpc::ClientReader<v1::GetTokenResponse>> reader =
+      stub_->WatchToken(&watch_context, other_credential);
+  EXPECT_FALSE(reader->Read(&response));
+  grpc::Status watch = reader->Finish();
+  EXPECT_EQ(watch.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(watch.error_message(), HasSubstr("credential \"gov\""));
+
+  // ConsentUrl and ValidateToken issue no token: not gated.
+  v1::ConsentUrlRequest consent;
+  consent.set_credential("gov");
+  std::string url;
+  EXPECT_TRUE(Consent(consent, &url).ok());
+  grpc::ClientContext validate_context;
+  v1::ValidateTokenRequest validate;
+  validate.set_token("not.a.jwt");
+  v1::ValidateTokenResponse validated;
+  EXPECT_TRUE(stub_->ValidateToken(&validate_context, validate, &validated).ok());
+
+  // Without the policy, every caller may again get every token.
+  service_->SetPolicy(nullptr);
+  http_.Push(200, TokenReply("[]"));
+  EXPECT_TRUE(Token(other_credential, &response).ok());
+}
+
+TEST_F(TokenServiceImplTest, PolicyWithoutARuleForTheCallerDeniesEverything) {
+  service_->SetPolicy(Policy(R"({"rules": [{"name": "sidecar", "callers": ["unix"],
+      "credentials": ["*"], "tenants": ["*"], "scopes": ["*"], "resources": ["*"]}]})"));
+  v1::GetTokenResponse response;
+  grpc::Status status = Token(ResourceRequest(), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(status.error_message(), HasSubstr("no rule names a loopback TCP caller"));
+  EXPECT_EQ(http_.request_count(), 0u);
+}
+
+TEST_F(TokenServiceImplTest, AllowListConcernsMtlsCallersOnly) {
+  // In-process callers present no certificate: --tls-allowed-clients does not apply to them
+  // (the mTLS side is tested end to end in tls_policy_integration_test).
+  TokenServiceOptions options;
+  options.authority_host = "https://login.microsoftonline.com";
+  options.allowed_clients = {"dns:reader.sec.svc"};
+  TokenServiceImpl service(store_, cache_, *validator_, options);
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  auto stub = v1::TokenService::NewStub(server->InProcessChannel(grpc::ChannelArguments()));
+  http_.Push(200, TokenReply("[]"));
+  grpc::ClientContext context;
+  v1::GetTokenResponse response;
+  EXPECT_TRUE(stub->GetToken(&context, ResourceRequest(), &response).ok());
+  server->Shutdown();
 }
 
 }  // namespace

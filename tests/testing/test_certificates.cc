@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -152,6 +153,77 @@ TestCertificate MakeEcCertificate() {
   const absl::Time now = absl::Now();
   return SelfSign(EvpPkeyPtr(EVP_EC_gen("P-256")), now - absl::Hours(1), now + absl::Hours(24),
                   "tokend-test-ec");
+}
+
+namespace {
+
+// Adds the extension `nid` with `value` (OpenSSL configuration syntax) to `cert`.
+void AddExtension(X509* cert, X509* issuer, int nid, const std::string& value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+  X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+  if (extension == nullptr) Die("X509V3_EXT_conf_nid");
+  const int added = X509_add_ext(cert, extension, -1);
+  X509_EXTENSION_free(extension);
+  if (added != 1) Die("X509_add_ext");
+}
+
+// A certificate for a fresh EC P-256 key, signed by `issuer_key` (itself when null).
+TestCertificate IssueEcCertificate(X509* issuer, EVP_PKEY* issuer_key,
+                                   absl::string_view common_name,
+                                   absl::string_view subject_alt_names, long serial, bool ca) {
+  EvpPkeyPtr key(EVP_EC_gen("P-256"));
+  if (key == nullptr) Die("EVP_EC_gen");
+  X509Ptr cert(X509_new());
+  if (cert == nullptr) Die("X509_new");
+  const absl::Time now = absl::Now();
+  X509_set_version(cert.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial);
+  ASN1_TIME_set(X509_getm_notBefore(cert.get()), absl::ToTimeT(now - absl::Hours(24)));
+  ASN1_TIME_set(X509_getm_notAfter(cert.get()), absl::ToTimeT(now + absl::Hours(24 * 365)));
+  const std::string cn(common_name);
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  X509_set_issuer_name(cert.get(), issuer != nullptr ? X509_get_subject_name(issuer) : name);
+  X509_set_pubkey(cert.get(), key.get());
+  X509* issuer_cert = issuer != nullptr ? issuer : cert.get();
+  if (ca) {
+    AddExtension(cert.get(), issuer_cert, NID_basic_constraints, "critical,CA:TRUE");
+    AddExtension(cert.get(), issuer_cert, NID_key_usage, "critical,keyCertSign,cRLSign");
+  } else {
+    AddExtension(cert.get(), issuer_cert, NID_basic_constraints, "critical,CA:FALSE");
+    AddExtension(cert.get(), issuer_cert, NID_ext_key_usage, "serverAuth,clientAuth");
+    if (!subject_alt_names.empty()) {
+      AddExtension(cert.get(), issuer_cert, NID_subject_alt_name, std::string(subject_alt_names));
+    }
+  }
+  if (X509_sign(cert.get(), issuer_key != nullptr ? issuer_key : key.get(), Sha256()) == 0) {
+    Die("X509_sign");
+  }
+  BioPtr cert_bio(BIO_new(BIO_s_mem()));
+  BioPtr key_bio(BIO_new(BIO_s_mem()));
+  if (PEM_write_bio_X509(cert_bio.get(), cert.get()) != 1 ||
+      PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
+          1) {
+    Die("PEM_write");
+  }
+  return {BioString(cert_bio.get()), BioString(key_bio.get())};
+}
+
+}  // namespace
+
+TestCertificate MakeCaCertificate(absl::string_view common_name) {
+  return IssueEcCertificate(nullptr, nullptr, common_name, "", 1, /*ca=*/true);
+}
+
+TestCertificate MakeSignedCertificate(const TestCertificate& ca, absl::string_view common_name,
+                                      absl::string_view subject_alt_names, long serial) {
+  X509Ptr issuer(ReadPem<X509, PEM_read_bio_X509>(ca.certificate_pem));
+  EvpPkeyPtr issuer_key(ReadPem<EVP_PKEY, PEM_read_bio_PrivateKey>(ca.private_key_pem));
+  return IssueEcCertificate(issuer.get(), issuer_key.get(), common_name, subject_alt_names, serial,
+                            /*ca=*/false);
 }
 
 std::string SignWithCertificate(const TestCertificate& certificate, SigningAlg alg,

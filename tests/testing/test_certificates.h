@@ -41,6 +41,18 @@ TestCertificate MakeCertificate();
 // A fresh self-signed certificate for an EC P-256 key (which Entra ID does not accept).
 TestCertificate MakeEcCertificate();
 
+// A certificate authority for TLS tests: an EC P-256 CA certificate (CA:TRUE), valid from a day
+// ago to a year from now (real time).
+TestCertificate MakeCaCertificate(absl::string_view common_name = "tokend-test-ca");
+
+// A certificate for an EC P-256 key, signed by `ca`, for TLS servers and clients (extended key
+// usage serverAuth and clientAuth), valid from a day ago to a year from now. `subject_alt_names`
+// in OpenSSL's configuration syntax, e.g. "DNS:localhost,IP:127.0.0.1" or
+// "URI:spiffe://cluster.local/ns/a/sa/b,DNS:b.example"; empty: none. `serial` is its serial
+// number.
+TestCertificate MakeSignedCertificate(const TestCertificate& ca, absl::string_view common_name,
+                                      absl::string_view subject_alt_names, long serial);
+
 // base64url(header_json) "." base64url(payload_json) "." the RS256 or PS256 signature made with
 // the certificate's private key.
 std::string SignWithCertificate(const TestCertificate& certificate, SigningAlg alg,
