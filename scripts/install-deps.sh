@@ -15,8 +15,10 @@ packages=(
   # Tests and benchmarks.
   libgtest-dev libgmock-dev libbenchmark-dev
   # prometheus: promtool and a real Prometheus server for the metrics tests; yamllint for the
-  # Kubernetes manifests; curl to query Prometheus in a test.
-  prometheus yamllint curl
+  # Kubernetes manifests; curl to query Prometheus in a test; faketime to move tokend's wall
+  # clock (and only it) in the clock-jump tests; openssl for a TLS server with an untrusted
+  # certificate in the TLS failure test.
+  prometheus yamllint curl faketime openssl
 )
 
 if [ "${1:-}" = "--list" ]; then

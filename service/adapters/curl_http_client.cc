@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <mutex>
@@ -10,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -344,6 +346,10 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   opt.Set(CURLOPT_HEADERDATA, static_cast<void*>(&transfer));
   opt.Set(CURLOPT_WRITEFUNCTION, &OnBody);
   opt.Set(CURLOPT_WRITEDATA, static_cast<void*>(&transfer));
+  // libcurl's own words for a failure ("SSL certificate problem: self-signed certificate",
+  // "Failed to connect to HOST port N: Connection refused"): hosts and reasons, never a body.
+  char error_text[CURL_ERROR_SIZE] = {};
+  opt.Set(CURLOPT_ERRORBUFFER, error_text);
   if (opt.result() != CURLE_OK) {
     const CURLcode rc = opt.result();
     ReturnHandle(std::move(easy));
@@ -351,6 +357,7 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   }
 
   const CURLcode rc = curl_easy_perform(easy.get());
+  curl_easy_setopt(easy.get(), CURLOPT_ERRORBUFFER, nullptr);  // The buffer is this call's.
   long connects = 0;
   long status = 0;
   curl_off_t total_us = 0;
@@ -364,8 +371,13 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
     transfer.response.status = static_cast<int>(status);
     return std::move(transfer.response);
   }
-  const std::string what =
-      absl::StrCat("request to ", url.host, " failed: ", curl_easy_strerror(rc));
+  std::string what = absl::StrCat("request to ", url.host, " failed: ", curl_easy_strerror(rc));
+  if (error_text[0] != '\0') {
+    absl::StrAppend(
+        &what, " (",
+        absl::CHexEscape(absl::string_view(error_text, strnlen(error_text, sizeof(error_text)))),
+        ")");
+  }
   if (transfer.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
     return absl::ResourceExhaustedError(absl::StrCat("response from ", url.host, " exceeds ",
                                                      options_.max_response_bytes, " bytes"));
@@ -381,12 +393,17 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
     case CURLE_URL_MALFORMAT:
       return absl::InvalidArgumentError(what);
     case CURLE_SSL_CACERT_BADFILE:
+    // The provider's certificate was not trusted (or its pinned key did not match): a matter of
+    // configuration (CA bundle, proxy, authority host), which retrying does not change.
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_ISSUER_ERROR:
       return absl::FailedPreconditionError(what);
     case CURLE_OUT_OF_MEMORY:
       return absl::InternalError(what);
     default:
-      // Refused, reset or dropped connections, name resolution, TLS handshake and
-      // certificate failures: no response arrived.
+      // Refused, reset or dropped connections, name resolution and TLS handshake failures: no
+      // response arrived.
       return absl::UnavailableError(what);
   }
 }

@@ -19,6 +19,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "service/adapters/secret_file.h"
@@ -201,6 +202,24 @@ absl::Status AddCertificate(const std::string& prefix, Files& files, Credential&
   return absl::OkStatus();
 }
 
+// Files that hold a secret: they should be readable by tokend's user (and group) only.
+constexpr const char* kSecretKeys[] = {kClientSecret, kCertificate};
+
+// Adds a warning to `credential` for each secret file in `folder` that other users may read.
+// The kubelet gives a Secret volume's files mode 0644 unless the pod says otherwise. A warning,
+// not a refusal: only the containers that mount the volume see the files at all.
+void WarnAboutOpenModes(const std::string& folder, Credential& credential) {
+  for (const char* key : kSecretKeys) {
+    struct stat st;
+    if (stat(absl::StrCat(folder, "/", key).c_str(), &st) != 0) continue;
+    if ((st.st_mode & S_IROTH) == 0) continue;
+    credential.warnings.push_back(absl::StrCat(
+        "file ", key, " is readable by other users (mode ",
+        absl::StrFormat("%04o", st.st_mode & 07777),
+        "); set defaultMode: 0400 (or 0440 with the pod's fsGroup) on the Secret volume"));
+  }
+}
+
 // Checks and assembles a credential from the files read.
 absl::StatusOr<Credential> Assemble(const std::string& prefix, Files& files) {
   Credential credential;
@@ -271,6 +290,7 @@ absl::StatusOr<Credential> FileSecretSource::LoadCredential(const std::string& n
   std::string version;
   TOKEND_RETURN_IF_ERROR(ReadConsistent(prefix, folder, files, version));
   TOKEND_ASSIGN_OR_RETURN(Credential credential, Assemble(prefix, files));
+  WarnAboutOpenModes(folder, credential);
   credential.name = name;
   credential.version = std::move(version);
   return credential;
@@ -313,8 +333,7 @@ absl::StatusOr<CredentialSnapshot> FileSecretSource::Load() {
     if (credential.ok()) {
       snapshot.credentials[name] = std::make_shared<const Credential>(*std::move(credential));
     } else {
-      LogWarning("credential unusable",
-                 {{"credential", name}, {"error", std::string(credential.status().message())}});
+      // Reported by whoever applies the snapshot (ServerRunner logs each problem once).
       snapshot.failures[name] = credential.status();
     }
   }
@@ -335,8 +354,6 @@ void FileSecretSource::AddWorkloadIdentity(CredentialSnapshot& snapshot) const {
                      name, " in the secrets dir; rename the folder"));
   }
   if (!problem.ok()) {
-    LogWarning("credential unusable",
-               {{"credential", name}, {"error", std::string(problem.message())}});
     snapshot.credentials.erase(name);
     snapshot.failures[name] = problem;
     return;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -36,6 +37,9 @@ struct Credential {
   std::optional<absl::Time> certificate_expires_at;  // kCertificate: the certificate's notAfter.
   std::string authority_host;  // Normalised (no trailing slash); empty: use --authority-host.
   std::string version;         // Identifies the loaded content (e.g. the ..data target).
+  // Problems that do not stop the credential from working, e.g. a secret file other users may
+  // read. Logged as warnings once, when this version is applied. Never any secret content.
+  std::vector<std::string> warnings;
 };
 
 // The result of reading every credential once.

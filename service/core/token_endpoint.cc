@@ -225,15 +225,17 @@ HttpRequest BuildTokenRequest(const std::string& url, const std::string& client_
   } else {
     form.emplace_back("resource", target.resource);
   }
-  // The secret parts are appended to the one buffer that SecretString wipes.
+  // The secret parts are encoded straight into the one buffer that SecretString wipes, after
+  // everything else, and AppendPercentEncoded reserves their room first: no copy of a secret
+  // is left in a temporary or in a buffer given up as the body grows.
   std::string body = BuildQuery(form);
   if (!authentication.client_assertion.empty()) {
     absl::StrAppend(&body, "&client_assertion_type=", PercentEncode(kJwtBearerAssertionType),
                     "&client_assertion=");
-    body += PercentEncode(authentication.client_assertion.Reveal());
+    AppendPercentEncoded(authentication.client_assertion.Reveal(), &body);
   } else {
     body += "&client_secret=";
-    body += PercentEncode(authentication.client_secret.Reveal());
+    AppendPercentEncoded(authentication.client_secret.Reveal(), &body);
   }
   request.body = SecretString(std::move(body));
   return request;

@@ -22,6 +22,22 @@ bool IsAssertionRejection(const std::string& reason) {
   return false;
 }
 
+// What a request that got no HTTP reply ran into, by the HttpClient's code.
+const char* DescribeTransportFailure(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kDeadlineExceeded:
+      return "identity provider did not answer in time";
+    case absl::StatusCode::kFailedPrecondition:
+      return "cannot verify the identity provider's TLS certificate";
+    case absl::StatusCode::kResourceExhausted:
+      return "identity provider's reply is too large";
+    case absl::StatusCode::kUnavailable:
+      return "identity provider unreachable";
+    default:
+      return "request to the identity provider failed";
+  }
+}
+
 }  // namespace
 
 TokenFetcher::TokenFetcher(HttpClient& http, Clock& clock, std::string default_authority,
@@ -60,11 +76,14 @@ absl::StatusOr<AccessToken> TokenFetcher::Fetch(const Credential& credential,
     }
     authentication.client_assertion = *std::move(assertion);
   }
-  absl::Time start = clock_.TimeNow();
+  const absl::Time start = clock_.SteadyNow();
   absl::StatusOr<HttpResponse> response =
       http_.Send(BuildTokenRequest(url, credential.client_id, target, authentication, timeout_));
-  absl::Time now = clock_.TimeNow();
-  int64_t ms = absl::ToInt64Milliseconds(now - start);
+  const int64_t ms = absl::ToInt64Milliseconds(clock_.SteadyNow() - start);
+  // The token's times (obtained_at, expires_at, refresh_at) are on the wall clock, as are the
+  // provider's (expires_on, Retry-After dates); TokenCache measures their lifetime on the steady
+  // clock from the moment Fetch() returns.
+  const absl::Time now = clock_.TimeNow();
   const char* endpoint = target.v2() ? "v2" : "v1";
   if (!response.ok()) {
     LogWarning("token request failed", {{"credential", credential.name},
@@ -72,8 +91,9 @@ absl::StatusOr<AccessToken> TokenFetcher::Fetch(const Credential& credential,
                                         {"endpoint", endpoint},
                                         {"duration_ms", ms},
                                         {"error", std::string(response.status().message())}});
-    return absl::Status(response.status().code(), absl::StrCat("identity provider unreachable: ",
-                                                               response.status().message()));
+    return absl::Status(response.status().code(),
+                        absl::StrCat(DescribeTransportFailure(response.status().code()), ": ",
+                                     response.status().message()));
   }
   if (response->status != 200) {
     absl::Status status = ClassifyTokenError(*response, now);
@@ -97,7 +117,9 @@ absl::StatusOr<AccessToken> TokenFetcher::Fetch(const Credential& credential,
             *details);
       }
     }
-    LogWarning("token request rejected",
+    // "failed" for what is retried (429, 5xx, Entra's transient codes), "rejected" for what a
+    // person must fix: the same words as tokend_token_renewals_total's outcomes.
+    LogWarning(IsTransient(status) ? "token request failed" : "token request rejected",
                {{"credential", credential.name},
                 {"tenant", tenant},
                 {"endpoint", endpoint},

@@ -7,20 +7,24 @@
 
 namespace tokend {
 
-std::string PercentEncode(absl::string_view s) {
+void AppendPercentEncoded(absl::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size() * 3);
+  out->reserve(out->size() + s.size() * 3);
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
     if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(ch);
+      out->push_back(ch);
     } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xF]);
+      out->push_back('%');
+      out->push_back(kHex[c >> 4]);
+      out->push_back(kHex[c & 0xF]);
     }
   }
+}
+
+std::string PercentEncode(absl::string_view s) {
+  std::string out;
+  AppendPercentEncoded(s, &out);
   return out;
 }
 

@@ -15,6 +15,11 @@ namespace tokend {
 // as %XX (upper-case hex). Safe for query keys and values and for path segments.
 std::string PercentEncode(absl::string_view s);
 
+// Appends PercentEncode(s) to `out`, reserving room for the worst case first, so that no
+// encoded byte is ever left in a buffer `out` gives up: for secrets appended to a buffer that
+// is wiped when released.
+void AppendPercentEncoded(absl::string_view s, std::string* out);
+
 // Returns "k1=v1&k2=v2..." with keys and values percent-encoded, in the order given.
 std::string BuildQuery(const std::vector<std::pair<std::string, std::string>>& params);
 

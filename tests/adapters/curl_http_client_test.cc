@@ -609,11 +609,15 @@ class CurlHttpClientTlsTest : public CurlHttpClientTest {
   CertFiles files_;
 };
 
-TEST_F(CurlHttpClientTlsTest, UntrustedCertificateIsUnavailable) {
+// Not trusting the provider is configuration, not an outage: FAILED_PRECONDITION, which the
+// token cache does not retry, with libcurl's reason.
+TEST_F(CurlHttpClientTlsTest, UntrustedCertificateIsFailedPreconditionWithTheReason) {
   std::unique_ptr<CurlHttpClient> client = NewClient();  // System CAs only.
 
   EXPECT_THAT(client->Send(Get(Url("/secure", "https"))),
-              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("127.0.0.1")));
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("127.0.0.1"),
+                             HasSubstr("SSL certificate problem: self-signed certificate"))));
 }
 
 TEST_F(CurlHttpClientTlsTest, CertificateTrustedThroughCaFileSucceeds) {

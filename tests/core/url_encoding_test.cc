@@ -10,6 +10,17 @@ namespace {
 using testing::IsOk;
 using ::testing::Not;
 
+TEST(UrlEncodingTest, AppendPercentEncodedAppendsWithoutReallocatingLater) {
+  std::string out = "a=1&secret=";
+  AppendPercentEncoded("s3 cr/t", &out);
+  EXPECT_EQ(out, "a=1&secret=s3%20cr%2Ft");
+  // The worst case (every byte encoded) was reserved before the first byte was written, so the
+  // buffer that holds the secret is the one the caller wipes.
+  std::string reserved = "x=";
+  AppendPercentEncoded("ab", &reserved);
+  EXPECT_GE(reserved.capacity(), std::string("x=").size() + 2 * 3);
+}
+
 TEST(UrlEncodingTest, PercentEncodeKeepsOnlyUnreserved) {
   EXPECT_EQ(PercentEncode("AZaz09-._~"), "AZaz09-._~");
   EXPECT_EQ(PercentEncode(" /?#&=+%:@"), "%20%2F%3F%23%26%3D%2B%25%3A%40");

@@ -21,6 +21,7 @@
 #include "tests/devidp/idp_config.h"
 #include "tests/devidp/idp_server.h"
 #include "tests/integration/process.h"
+#include "tests/integration/tokend_fixture.h"
 #include "tests/testing/secrets_dir.h"
 #include "tests/testing/status_matchers.h"
 
@@ -34,92 +35,28 @@ using ::testing::Not;
 using testing::Process;
 using testing::StatusIs;
 
-constexpr char kTenant[] = "11111111-1111-1111-1111-111111111111";
+using testing::kClientId;
+using testing::kDefender;
+using testing::kSecret;
+using testing::kTenant;
+
 constexpr char kOtherTenant[] = "22222222-2222-2222-2222-222222222222";
-constexpr char kClientId[] = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa";
-constexpr char kSecret[] = "dev-secret-1";
-constexpr char kDefender[] = "https://api.securitycenter.microsoft.com";
 constexpr char kTestScope[] = "api://tokend-test/.default";
 
-class GetTokenTest : public ::testing::Test {
+class GetTokenTest : public testing::TokendFixture {
  protected:
-  void SetUp() override {
-    devidp::IdpServerOptions options;
-    absl::StatusOr<std::unique_ptr<devidp::IdpServer>> idp =
-        devidp::IdpServer::Start(devidp::IdpConfig::Default(), options);
-    ASSERT_THAT(idp, IsOk());
-    idp_ = *std::move(idp);
-    std::string pattern = "/tmp/tokend-gt.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    socket_ = dir_ + "/tokend.sock";
-    ASSERT_THAT(testing::WriteSecretVolume(dir_ + "/secrets/mde", Files(kSecret)), IsOk());
-  }
-  void TearDown() override {
-    if (tokend_ != nullptr) {
-      std::string log = tokend_->Stderr();
-      for (const std::string& secret : secrets_used_) {
-        EXPECT_THAT(log, Not(HasSubstr(secret))) << "a secret reached the log";
-      }
-      tokend_.reset();
-    }
-    idp_->Stop();
-    std::filesystem::remove_all(dir_);
-  }
-
-  testing::SecretFiles Files(const std::string& secret) {
-    secrets_used_.push_back(secret);
-    return {{"tenant-id", std::string(kTenant) + "\n"},
-            {"client-id", std::string(kClientId) + "\n"},
-            {"client-secret", secret + "\n"}};
-  }
-
-  void StartTokend(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {
-        TOKEND_BIN, "--secrets-dir=" + dir_ + "/secrets", "--listen=unix://" + socket_,
-        "--authority-host=" + idp_->listening_url(), "--shutdown-grace=10s"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    absl::StatusOr<std::unique_ptr<Process>> p = Process::Start(args, dir_);
-    ASSERT_THAT(p, IsOk());
-    tokend_ = *std::move(p);
-    ASSERT_TRUE(tokend_->WaitForStderr("\"msg\":\"credential loaded\"", absl::Seconds(20)))
-        << tokend_->Stderr();
-    absl::StatusOr<std::unique_ptr<TokenClient>> client =
-        TokenClient::Create("unix://" + socket_, ClientOptions{absl::Seconds(30)});
-    ASSERT_THAT(client, IsOk());
-    client_ = *std::move(client);
-  }
-
-  static v1::GetTokenRequest Resource(const std::string& resource = kDefender) {
-    v1::GetTokenRequest r;
-    r.set_resource(resource);
-    return r;
-  }
   static v1::GetTokenRequest Scope(const std::string& scope = kTestScope) {
     v1::GetTokenRequest r;
     r.add_scopes(scope);
     return r;
   }
 
-  int64_t TokenRequests() { return idp_->counters().ToJson()["token_requests"].get<int64_t>(); }
-
+  // A fault on the token endpoint.
   void AddFault(devidp::FaultKind kind, int status, int count, absl::Duration latency = {},
                 std::optional<int> retry_after = std::nullopt) {
-    devidp::Fault fault;
-    fault.endpoint = devidp::FaultEndpoint::kToken;
-    fault.kind = kind;
-    fault.status = status;
-    fault.count = count;
-    fault.latency = latency;
-    if (retry_after.has_value()) fault.retry_after_seconds = *retry_after;
-    idp_->faults().Add(fault);
+    TokendFixture::AddFault(devidp::FaultEndpoint::kToken, kind, status, count, latency,
+                            retry_after);
   }
-
-  std::unique_ptr<devidp::IdpServer> idp_;
-  std::string dir_, socket_;
-  std::vector<std::string> secrets_used_;
-  std::unique_ptr<Process> tokend_;
-  std::unique_ptr<TokenClient> client_;
 };
 
 TEST_F(GetTokenTest, V1ResourceTokenWithRolesThenFromCache) {

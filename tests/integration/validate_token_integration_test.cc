@@ -18,6 +18,7 @@
 #include "tests/devidp/idp_config.h"
 #include "tests/devidp/idp_server.h"
 #include "tests/integration/process.h"
+#include "tests/integration/tokend_fixture.h"
 #include "tests/testing/secrets_dir.h"
 #include "tests/testing/status_matchers.h"
 
@@ -30,46 +31,19 @@ using testing::IsOk;
 using ::testing::Not;
 using testing::Process;
 
-constexpr char kTenant[] = "11111111-1111-1111-1111-111111111111";
-constexpr char kClientId[] = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa";
-constexpr char kDefender[] = "https://api.securitycenter.microsoft.com";
+using testing::kClientId;
+using testing::kDefender;
+using testing::kTenant;
+
 constexpr char kTestApp[] = "bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb";
 
-class ValidateTokenTest : public ::testing::Test {
+class ValidateTokenTest : public testing::TokendFixture {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<devidp::IdpServer>> idp =
-        devidp::IdpServer::Start(devidp::IdpConfig::Default(), devidp::IdpServerOptions());
-    ASSERT_THAT(idp, IsOk());
-    idp_ = *std::move(idp);
-    std::string pattern = "/tmp/tokend-vt.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    socket_ = dir_ + "/tokend.sock";
-    ASSERT_THAT(testing::WriteSecretVolume(dir_ + "/secrets/mde",
-                                           {{"tenant-id", std::string(kTenant) + "\n"},
-                                            {"client-id", std::string(kClientId) + "\n"},
-                                            {"client-secret", "dev-secret-1\n"}}),
-                IsOk());
-    absl::StatusOr<std::unique_ptr<Process>> p =
-        Process::Start({TOKEND_BIN, "--secrets-dir=" + dir_ + "/secrets",
-                        "--listen=unix://" + socket_, "--authority-host=" + idp_->listening_url(),
-                        absl::StrCat("--audiences=", kDefender, ",", kTestApp),
-                        // FreshToken() asks for a brand-new token each time.
-                        "--token-requests-per-minute=600"},
-                       dir_);
-    ASSERT_THAT(p, IsOk());
-    tokend_ = *std::move(p);
-    ASSERT_TRUE(tokend_->WaitForStderr("\"msg\":\"credential loaded\"", absl::Seconds(20)));
-    absl::StatusOr<std::unique_ptr<TokenClient>> client =
-        TokenClient::Create("unix://" + socket_, ClientOptions{absl::Seconds(30)});
-    ASSERT_THAT(client, IsOk());
-    client_ = *std::move(client);
-  }
-  void TearDown() override {
-    tokend_.reset();
-    idp_->Stop();
-    std::filesystem::remove_all(dir_);
+    TokendFixture::SetUp();
+    StartTokend({absl::StrCat("--audiences=", kDefender, ",", kTestApp),
+                 // FreshToken() asks for a brand-new token each time.
+                 "--token-requests-per-minute=600"});
   }
 
   std::string FreshToken(bool v2 = false) {
@@ -96,11 +70,6 @@ class ValidateTokenTest : public ::testing::Test {
   }
 
   int64_t KeysRequests() { return idp_->counters().ToJson()["keys_requests"].get<int64_t>(); }
-
-  std::unique_ptr<devidp::IdpServer> idp_;
-  std::string dir_, socket_;
-  std::unique_ptr<Process> tokend_;
-  std::unique_ptr<TokenClient> client_;
 };
 
 TEST_F(ValidateTokenTest, ValidV1AndV2TokensWithTheirClaims) {

@@ -199,5 +199,29 @@ absl::Status WriteFile(const std::string& path, absl::string_view content) {
   return absl::OkStatus();
 }
 
+absl::Status UpdateSecretVolumeWith(
+    const std::string& folder, const SecretFiles& files,
+    const std::function<absl::Status(const std::string& version_folder)>& before_swap) {
+  TOKEND_RETURN_IF_ERROR(CheckKeys(files));
+  TOKEND_ASSIGN_OR_RETURN(std::string old_target, DataTarget(folder));
+  const std::string old_folder = absl::StrCat(folder, "/", old_target);
+  TOKEND_ASSIGN_OR_RETURN(SecretFiles old_files, ReadFiles(old_folder));
+  TOKEND_ASSIGN_OR_RETURN(std::string target, WriteTimestampedFolder(folder, files));
+  TOKEND_RETURN_IF_ERROR(before_swap(absl::StrCat(folder, "/", target)));
+  TOKEND_RETURN_IF_ERROR(SwapData(folder, target));
+  TOKEND_RETURN_IF_ERROR(AddKeyLinks(folder, files));
+  for (const auto& [key, content] : old_files) {
+    const std::string link = absl::StrCat(folder, "/", key);
+    if (files.count(key) == 0 && unlink(link.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoError("cannot remove", link);
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(old_folder, ec);
+  if (ec)
+    return absl::InternalError(absl::StrCat("cannot remove ", old_folder, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
 }  // namespace testing
 }  // namespace tokend

@@ -13,6 +13,7 @@
 #ifndef TOKEND_TESTS_TESTING_SECRETS_DIR_H_
 #define TOKEND_TESTS_TESTING_SECRETS_DIR_H_
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -68,6 +69,13 @@ absl::Status WritePlainFiles(const std::string& folder, const SecretFiles& files
 // Writes `content` to the file `path` (following a symlink there), creating parent folders as
 // needed.
 absl::Status WriteFile(const std::string& path, absl::string_view content);
+
+// Like UpdateSecretVolume(), but calls `before_swap` with the path of the new timestamped folder
+// once its files are written and before ..data points at it, e.g. to make one of its files
+// unreadable as a broken writer might. An error from `before_swap` is returned at once.
+absl::Status UpdateSecretVolumeWith(
+    const std::string& folder, const SecretFiles& files,
+    const std::function<absl::Status(const std::string& version_folder)>& before_swap);
 
 }  // namespace testing
 }  // namespace tokend
