@@ -87,16 +87,68 @@ extraEnv:
   - name: HTTPS_PROXY
     value: http://proxy.example:3128
 standalone:
-  tls: {clientCA: true}
+  tls:
+    clientCA: true
+    allowedClients: ["uri:spiffe://cluster.local/ns/sec/sa/reader", "dns:reader.sec.svc"]
+    refreshInterval: 30s
   autoscaling: {enabled: false}
   replicas: 3
   networkPolicy: {enabled: false}
   serviceAccount: {create: false}
   podAnnotations: {example.com/team: identity}
+policy:
+  rules:
+    - name: defender-reader
+      callers: ["uri:spiffe://cluster.local/ns/sec/sa/reader", "dns:reader.sec.svc"]
+      credentials: ["defender"]
+      tenants: ["*"]
+      scopes: ["https://api.securitycenter.microsoft.com/.default"]
+      resources: ["https://api.securitycenter.microsoft.com"]
+    - name: operators
+      callers: ["unix"]
+      credentials: ["*"]
+      tenants: ["*"]
+      scopes: ["*"]
+      resources: ["*"]
 VALUES
 check "helm template with custom values" render custom my-release "$ROOT/helm/tokend" -f "$WORK/custom-values.yaml"
 # The Secret tokend-other would be made beforehand, like defender.
 run "custom render: valid objects" rendered "$ROOT" "helm template (custom values)" "$WORK/custom.yaml" tokend-other
+# The policy and the allowed clients reach tokend, and a changed policy changes the pod template.
+render_has() {  # render_has FILE STRING...: each STRING is in FILE.
+  local file=$1 want rc=0
+  shift
+  for want in "$@"; do
+    grep -qF -- "$want" "$file" || { echo "not in $(basename "$file"): $want"; rc=1; }
+  done
+  return $rc
+}
+check "custom render: --policy, its ConfigMap and checksum, --tls-allowed-clients, --tls-refresh-interval" \
+  render_has "$WORK/custom.yaml" "- --policy=/etc/tokend/policy/policy.json" "name: my-release-tokend-policy" \
+  "checksum/policy: " '"name": "defender-reader"' "--tls-refresh-interval=30s" \
+  "--tls-allowed-clients=uri:spiffe://cluster.local/ns/sec/sa/reader,dns:reader.sec.svc"
+policy_checksum() {  # policy_checksum VALUES_FILE: the checksum/policy annotation of that render.
+  helm template my-release "$ROOT/helm/tokend" -f "$1" | sed -n 's/^ *checksum\/policy: //p'
+}
+sed 's/- name: operators/- name: operators-changed/' "$WORK/custom-values.yaml" >"$WORK/custom-values-changed.yaml"
+check "a changed policy changes the checksum/policy annotation (the pods roll)" \
+  test "$(policy_checksum "$WORK/custom-values.yaml")" != "$(policy_checksum "$WORK/custom-values-changed.yaml")"
+
+# What the chart must refuse, with a message saying why.
+render_fails() {  # render_fails MESSAGE ARGS...: helm template ARGS fails, saying MESSAGE.
+  local want=$1 out
+  shift
+  if out=$(helm template "$@" 2>&1); then
+    echo "helm template $* succeeded"
+    return 1
+  fi
+  grep -qF -- "$want" <<<"$out" || { echo "$out"; echo "(expected: $want)"; return 1; }
+}
+check "helm template refuses standalone.tls.allowedClients without clientCA" \
+  render_fails "clientCA" tokend "$ROOT/helm/tokend" --set 'standalone.tls.allowedClients={dns:reader.sec.svc}'
+check "helm template refuses a policy with standalone.enabled=false" \
+  render_fails "policy works with the standalone Deployment only" tokend "$ROOT/helm/tokend" -f "$WORK/custom-values.yaml" \
+  --set standalone.enabled=false
 
 # An application chart including tokend.sidecar: helm/examples/example-app, with the tokend chart
 # as its dependency (copied into charts/ of a copy: nothing is written to the source tree).

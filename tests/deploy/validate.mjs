@@ -267,6 +267,24 @@ function workloadProblems(obj) {
     if (!m?.volume?.secret) problems.push(`tokend: ${f} ${flags.get(f)} is not in a mounted Secret`);
     else if (within(m.mountPath, secretsDir)) problems.push(`tokend: ${f} is under --secrets-dir, where every folder is a credential`);
   }
+  if (flags.has("--tls-allowed-clients") && !flags.has("--tls-client-ca-file")) {
+    problems.push("tokend: --tls-allowed-clients without --tls-client-ca-file (tokend refuses to start)");
+  }
+  for (const c of (flags.get("--tls-allowed-clients") ?? "").split(",").filter(Boolean)) {
+    if (!/^(uri|dns):\S+$/.test(c)) problems.push(`tokend: --tls-allowed-clients entry "${c}" is not uri:VALUE or dns:VALUE`);
+  }
+  // The caller policy: a file in a ConfigMap (or Secret) mounted read-only as a folder, outside
+  // --secrets-dir (referenceProblems checks that the ConfigMap has it).
+  if (flags.has("--policy")) {
+    const file = flags.get("--policy");
+    const m = mountOf(file);
+    if (!m?.volume?.configMap && !m?.volume?.secret) problems.push(`tokend: --policy ${file} is not in a mounted ConfigMap or Secret`);
+    else {
+      if (m.readOnly !== true) problems.push(`tokend: the --policy mount ${m.mountPath} is not readOnly`);
+      if (m.subPath || m.subPathExpr) problems.push(`tokend: the --policy mount ${m.mountPath} uses subPath, which never sees updates`);
+      if (within(m.mountPath, secretsDir)) problems.push("tokend: --policy is under --secrets-dir, where every folder is a credential");
+    }
+  }
   if (flags.has("--socket-mode") && !["0600", "0660"].includes(flags.get("--socket-mode"))) {
     problems.push(`tokend: --socket-mode ${flags.get("--socket-mode")} is neither 0600 nor 0660`);
   }
@@ -361,8 +379,33 @@ function referenceProblems(objs, { externalSecrets = [] } = {}) {
       }
     }
   }
+  const configMaps = new Map(byKind("ConfigMap").map((c) => [c.metadata.name, c]));
   for (const w of workloads) {
     const pod = w.spec.template.spec;
+    for (const v of pod.volumes ?? []) {
+      if (v.configMap && !v.configMap.optional && !configMaps.has(v.configMap.name)) {
+        problems.push(`${id(w)}: volume ${v.name} mounts ConfigMap ${v.configMap.name}, which is not here`);
+      }
+    }
+    // tokend's --policy file: a key of the mounted ConfigMap, holding a policy tokend can parse
+    // (JSON with a non-empty "rules"; tokend checks the rest at start).
+    const t = containersOf(pod).find(isTokend);
+    const policy = (t?.args ?? []).map((a) => /^--policy=(.+)$/s.exec(a)?.[1]).find(Boolean);
+    const mount = policy && (t.volumeMounts ?? []).filter((m) => within(policy, m.mountPath)).sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+    const cmName = mount && (pod.volumes ?? []).find((v) => v.name === mount.name)?.configMap?.name;
+    if (cmName && configMaps.has(cmName)) {
+      const key = policy.slice(mount.mountPath.replace(/\/$/, "").length + 1);
+      const text = configMaps.get(cmName).data?.[key];
+      if (text === undefined) problems.push(`${id(w)}: --policy ${policy}: ConfigMap ${cmName} has no key ${key}`);
+      else {
+        try {
+          const doc = JSON.parse(text);
+          if (!Array.isArray(doc?.rules) || doc.rules.length === 0) problems.push(`${id(w)}: --policy ${policy}: no "rules"`);
+        } catch (e) {
+          problems.push(`${id(w)}: --policy ${policy} (ConfigMap ${cmName} key ${key}) is not JSON: ${e.message}`);
+        }
+      }
+    }
     const sa = pod.serviceAccountName;
     if (sa && sa !== "default" && !byKind("ServiceAccount").some((s) => s.metadata.name === sa)) {
       problems.push(`${id(w)}: serviceAccountName ${sa} is not here`);
@@ -382,6 +425,9 @@ const EXPECTED_ALERTS = [
   "TokendSecretReloadFailing",
   "TokendCachedTokenNearExpiry",
   "TokendValidationFailuresRising",
+  "TokendCertificateExpiringSoon",
+  "TokendTlsReloadFailing",
+  "TokendPolicyReloadFailing",
 ];
 
 // The fields prometheus-operator needs, checked by hand on top of the CRD schema.
@@ -506,7 +552,7 @@ function checkObjects(root, docs) {
 }
 // The references between the objects of one deployment.
 function checkReferences(docs, setLabel, moreSecrets = []) {
-  report(`${setLabel}: selectors, named ports, autoscaler target, ServiceAccount and Secrets refer to existing objects`,
+  report(`${setLabel}: selectors, named ports, autoscaler target, ServiceAccount, Secrets and ConfigMaps (the --policy file) refer to existing objects`,
     referenceProblems(docs.map((d) => d.obj), { externalSecrets: [...EXTERNAL_SECRETS, ...moreSecrets] }));
 }
 
@@ -674,8 +720,29 @@ function cmdChart(root) {
     "a credential name that is no DNS label": { ...values, credentials: [{ name: "Defender_1" }] },
     "create: true without the secret's values": { ...values, credentials: [{ name: "defender", create: true }] },
     "a duration without unit": deepMerge(values, { config: { shutdownGrace: "10" } }),
+    "standalone.tls.allowedClients without clientCA": deepMerge(values, { standalone: { tls: { allowedClients: ["dns:reader.apps.svc"] } } }),
+    "an allowed client that is not uri: or dns:": deepMerge(values, { standalone: { tls: { clientCA: true, allowedClients: ["reader.apps.svc"] } } }),
+    "a TLS refresh interval under 1s": deepMerge(values, { standalone: { tls: { refreshInterval: "500ms" } } }),
+    "a policy without rules": { ...values, policy: { rule: [] } },
+    "a policy rule with neither scopes nor resources": { ...values, policy: { rules: [{ name: "r", callers: ["unix"], credentials: ["*"], tenants: ["*"] }] } },
+    "a policy rule with a uid: caller": { ...values, policy: { rules: [{ name: "r", callers: ["uid:1000"], credentials: ["*"], tenants: ["*"], scopes: ["*"] }] } },
+    "a policy rule with a misspelt key": { ...values, policy: { rules: [{ name: "r", callers: ["unix"], credentials: ["*"], tenants: ["*"], scope: ["*"] }] } },
   };
   report("values.schema.json rejects bad values", Object.entries(bad).filter(([, v]) => errs(v).length === 0).map(([k]) => `accepted ${k}`));
+  // ... and accepts the good ones: mTLS with allowed clients, a refresh interval, the policy of
+  // docs/SECURITY.md.
+  const good = deepMerge(values, {
+    standalone: { tls: { clientCA: true, allowedClients: ["uri:spiffe://cluster.local/ns/sec/sa/reader", "dns:reader.sec.svc"], refreshInterval: "1m30s" } },
+    policy: {
+      rules: [
+        { name: "defender-reader", callers: ["uri:spiffe://cluster.local/ns/sec/sa/reader", "dns:reader.sec.svc"], credentials: ["mde"],
+          tenants: ["11111111-1111-1111-1111-111111111111"], scopes: ["https://api.securitycenter.microsoft.com/.default"],
+          resources: ["https://api.securitycenter.microsoft.com"] },
+        { name: "sidecar-app", callers: ["unix"], credentials: ["*"], tenants: ["*"], scopes: ["*"], resources: ["*"] },
+      ],
+    },
+  });
+  report("values.schema.json accepts mTLS allowed clients, a refresh interval and the policy of docs/SECURITY.md", errs(good));
 
   // Every value a template reads exists in values.yaml (a typo renders as empty, silently).
   const problems = [];
