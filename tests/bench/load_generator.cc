@@ -8,7 +8,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -35,7 +38,7 @@ bool IsValidAnswer(const grpc::ByteBuffer& response) {
   return answer.ParseFromString(bytes) && answer.valid();
 }
 
-// One slot of the closed loop: the call in flight on it.
+// One slot: the call in flight on it.
 struct Call {
   grpc::GenericStub* stub = nullptr;  // Not owned.
   // Declared before `reader`: the reader lives in the call's arena, which the context owns,
@@ -44,30 +47,39 @@ struct Call {
   std::unique_ptr<grpc::GenericClientAsyncResponseReader> reader;
   grpc::ByteBuffer response;
   grpc::Status status;
-  SteadyClock::time_point started;
+  SteadyClock::time_point started;  // Open loop: when the call was due.
 };
 
 // Drives the calls of one completion queue from one thread. Thread-compatible: Run() is called
 // once, and the counts are read after it has returned.
 class Worker {
  public:
-  // `next_request` is shared by every worker: the index of the next request to send.
+  // `next_request` is shared by every worker: the index of the next request to send. Open loop
+  // (options.rate > 0): this worker starts a call every `interval`, the first at `first_due`.
   Worker(const LoadOptions& options, const std::vector<grpc::ByteBuffer>& requests,
          std::atomic<size_t>* next_request, SteadyClock::time_point window_start,
-         SteadyClock::time_point window_end)
+         SteadyClock::time_point window_end, SteadyClock::time_point first_due = {},
+         SteadyClock::duration interval = {})
       : options_(options),
         requests_(requests),
         next_request_(*next_request),
         window_start_(window_start),
-        window_end_(window_end) {}
+        window_end_(window_end),
+        first_due_(first_due),
+        interval_(interval) {}
 
   void AddSlot(grpc::GenericStub* stub) {
     calls_.push_back(std::make_unique<Call>());
     calls_.back()->stub = stub;
   }
 
-  // Keeps every slot busy until the window ends, then waits for the calls in flight.
+  // Keeps every slot busy until the window ends (open loop: starts the calls as they fall due),
+  // then waits for the calls in flight.
   void Run() {
+    if (options_.rate > 0) {
+      RunOpenLoop();
+      return;
+    }
     size_t outstanding = 0;
     for (const std::unique_ptr<Call>& call : calls_) outstanding += Start(call.get()) ? 1 : 0;
     void* tag = nullptr;
@@ -86,6 +98,7 @@ class Worker {
 
   // Adds this worker's counts to `result`. REQUIRES: Run() has returned.
   void AddTo(LoadResult& result) const {
+    result.slot_waits += slot_waits_;
     for (size_t i = 0; i < by_code_.size(); ++i) {
       result.by_code[i] += by_code_[i];
       result.calls += by_code_[i];
@@ -99,8 +112,78 @@ class Worker {
   SteadyClock::time_point last_completion() const { return last_completion_; }
 
  private:
+  // The open loop, on two threads: this one takes the completions while a scheduler thread
+  // sleeps until each call falls due (every interval_ from first_due_ until the window ends) and
+  // starts it on a free slot, or, when every slot is busy, as soon as one frees (counted in
+  // slot_waits_ when the call was due inside the window; not at all if the window ends first).
+  // Latency runs from the due time. (The completion queue's own timeouts wake up milliseconds
+  // late, which would add to every latency.)
+  void RunOpenLoop() {
+    for (const std::unique_ptr<Call>& call : calls_) idle_.push_back(call.get());
+    std::thread scheduler([this] { Schedule(); });
+    void* tag = nullptr;
+    bool ok = false;
+    while (cq_.Next(&tag, &ok)) {
+      Call* call = static_cast<Call*>(tag);
+      const SteadyClock::time_point now = SteadyClock::now();
+      if (now >= window_start_ && now < window_end_) Count(*call, now);
+      std::lock_guard<std::mutex> lock(slots_mu_);
+      idle_.push_back(call);
+      --outstanding_;
+      slot_freed_.notify_one();
+    }
+    scheduler.join();
+    calls_.clear();
+  }
+
+  // The scheduler thread of the open loop. Stops when the window ends (a call started later
+  // could not be counted), and shuts the completion queue down when the last call it started has
+  // completed.
+  void Schedule() {
+    SteadyClock::time_point due = first_due_;
+    // Every call due before this time found all slots busy.
+    SteadyClock::time_point blocked_until = SteadyClock::time_point::min();
+    while (due < window_end_) {
+      std::this_thread::sleep_until(due);
+      Call* call = nullptr;
+      {
+        std::unique_lock<std::mutex> lock(slots_mu_);
+        if (idle_.empty()) {
+          slot_freed_.wait(lock, [this] { return !idle_.empty(); });
+          blocked_until = SteadyClock::now();
+        }
+        if (SteadyClock::now() >= window_end_) {
+          // The calls still due are not sent; those that found every slot busy are counted.
+          const SteadyClock::time_point from = std::max(due, window_start_);
+          const SteadyClock::time_point to = std::min(blocked_until, window_end_);
+          if (to > from) {
+            slot_waits_ += (to - from + interval_ - SteadyClock::duration(1)) / interval_;
+          }
+          break;
+        }
+        call = idle_.back();
+        idle_.pop_back();
+        ++outstanding_;
+      }
+      if (!Start(call, due)) {  // each_once: every request sent.
+        std::lock_guard<std::mutex> lock(slots_mu_);
+        idle_.push_back(call);
+        --outstanding_;
+        break;
+      }
+      if (due < blocked_until && due >= window_start_) ++slot_waits_;
+      due += interval_;
+    }
+    {
+      std::unique_lock<std::mutex> lock(slots_mu_);
+      slot_freed_.wait(lock, [this] { return outstanding_ == 0; });
+    }
+    cq_.Shutdown();
+  }
+
   // Starts the next call on `call`'s slot; false when each_once has sent every request.
-  bool Start(Call* call) {
+  // `due`: when the call was due (open loop), the time its latency is measured from.
+  bool Start(Call* call, std::optional<SteadyClock::time_point> due = std::nullopt) {
     size_t index = next_request_.fetch_add(1, std::memory_order_relaxed);
     if (index >= requests_.size()) {
       if (options_.each_once) return false;
@@ -113,7 +196,7 @@ class Worker {
     call->response.Clear();
     call->reader = call->stub->PrepareUnaryCall(call->context.get(), options_.method_path,
                                                 requests_[index], &cq_);
-    call->started = SteadyClock::now();
+    call->started = due.value_or(SteadyClock::now());
     call->reader->StartCall();
     call->reader->Finish(&call->response, &call->status, call);
     return true;
@@ -137,6 +220,8 @@ class Worker {
   std::atomic<size_t>& next_request_;  // Wraps harmlessly after 2^64 calls.
   const SteadyClock::time_point window_start_;
   const SteadyClock::time_point window_end_;
+  const SteadyClock::time_point first_due_;
+  const SteadyClock::duration interval_;
 
   grpc::CompletionQueue cq_;
   std::vector<std::unique_ptr<Call>> calls_;
@@ -144,7 +229,14 @@ class Worker {
   Histogram latency_ns_;
   int64_t response_bytes_ = 0;
   int64_t invalid_answers_ = 0;
+  int64_t slot_waits_ = 0;  // Open loop: written by the scheduler thread only.
   SteadyClock::time_point last_completion_;
+
+  // Open loop: the slots without a call in flight, and the calls in flight.
+  std::mutex slots_mu_;
+  std::condition_variable slot_freed_;
+  std::vector<Call*> idle_;  // Guarded by slots_mu_.
+  size_t outstanding_ = 0;   // Guarded by slots_mu_.
 };
 
 // Opens `count` channels to `target`, each with its own subchannel (so its own connection),
@@ -220,10 +312,18 @@ absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
   const SteadyClock::time_point window_end =
       window_start + absl::ToChronoNanoseconds(options.duration);
   const int thread_count = std::min(options.threads, options.concurrency);
+  // Open loop: each worker starts rate / thread_count calls per second, the workers' schedules
+  // interleaved so that the calls of all of them are evenly spaced.
+  SteadyClock::duration spacing = SteadyClock::duration::zero();
+  if (options.rate > 0) {
+    spacing = std::chrono::duration_cast<SteadyClock::duration>(
+        std::chrono::duration<double>(1.0 / options.rate));
+  }
   std::vector<std::unique_ptr<Worker>> workers;
   for (int i = 0; i < thread_count; ++i) {
-    workers.push_back(
-        std::make_unique<Worker>(options, requests, &next_request, window_start, window_end));
+    workers.push_back(std::make_unique<Worker>(options, requests, &next_request, window_start,
+                                               window_end, begin + i * spacing,
+                                               thread_count * spacing));
   }
   for (int slot = 0; slot < options.concurrency; ++slot) {
     workers[slot % thread_count]->AddSlot(stubs[slot % stubs.size()].get());

@@ -1,10 +1,15 @@
-// A closed-loop gRPC load generator: `concurrency` calls are always outstanding, spread over
-// `channels` channels (one connection each) and `threads` completion queues, each call started
-// again as soon as the previous one on its slot completes. Requests are pre-serialized bytes
-// sent through a generic stub, so the client does no protobuf work while it runs. With several
-// requests, the calls take them in turn; with `each_once`, every request is sent exactly once
-// and the run ends when the last reply arrives (for work that must not repeat, such as
-// validating distinct tokens that the server would otherwise remember).
+// A gRPC load generator. Closed loop (the default): `concurrency` calls are always outstanding,
+// spread over `channels` channels (one connection each) and `threads` completion queues, each
+// call started again as soon as the previous one on its slot completes. Open loop (`rate` > 0):
+// calls start on a fixed schedule, `rate` per second in all, whatever the replies do; at most
+// `concurrency` are outstanding, a call due while every slot is busy starts when one frees (not
+// at all if the measured interval ends first), and latency is measured from the time the call
+// was due, so a stalled server shows in the percentiles instead of slowing the schedule down (no
+// coordinated omission). Requests are pre-serialized bytes sent through a generic stub, so the
+// client does no protobuf work while it runs. With several requests, the calls take them in
+// turn; with `each_once`, every request is sent exactly once and the run ends when the last reply
+// arrives (for work that must not repeat, such as validating distinct tokens that the server
+// would otherwise remember).
 #ifndef TOKEND_TESTS_BENCH_LOAD_GENERATOR_H_
 #define TOKEND_TESTS_BENCH_LOAD_GENERATOR_H_
 
@@ -26,7 +31,8 @@ struct LoadOptions {
   std::vector<std::string> requests;  // Serialized request messages; at least one.
   bool each_once = false;    // Send each request once, with no warm-up; `duration` is a cap.
   bool check_valid = false;  // ValidateToken: read each OK reply and count `valid=false` ones.
-  int concurrency = 1;       // Calls outstanding at any time; >= 1.
+  int concurrency = 1;       // Calls outstanding at any time (open loop: at most); >= 1.
+  double rate = 0;           // > 0: open loop, this many calls started per second in all.
   int channels = 1;          // In [1, concurrency].
   int threads = 2;           // Completion queues, one thread each; >= 1.
   absl::Duration warmup = absl::Seconds(2);     // Calls run but are not counted.
@@ -39,11 +45,14 @@ struct LoadOptions {
 struct LoadResult {
   int64_t calls = 0;                     // Calls completed, whatever their status.
   std::array<int64_t, 17> by_code = {};  // Calls per grpc::StatusCode (0 = OK).
-  Histogram latency_ns;                  // Start to completion, OK calls only.
+  Histogram latency_ns;     // Start (open loop: when due) to completion, OK calls only.
   absl::Duration measured;  // The measured interval's length (each_once: first call to last reply).
   int64_t response_bytes = 0;   // Size of the last OK response.
   int64_t invalid_answers = 0;  // check_valid: OK replies saying valid=false.
-  int threads = 0;              // Client threads used: min(LoadOptions::threads, concurrency).
+  // Open loop: calls due in the measured interval while every slot was busy, so started late, or
+  // not at all when the interval ended first.
+  int64_t slot_waits = 0;
+  int threads = 0;  // Client threads used: min(LoadOptions::threads, concurrency).
   std::optional<absl::Duration> server_cpu;  // When LoadOptions::cpu_of_pid was set.
   std::optional<absl::Duration> client_cpu;  // This process; empty if /proc is unreadable.
 

@@ -1,5 +1,6 @@
-// tokend-loadgen: a closed-loop load generator for tokend (or any gRPC server with the same
-// methods). Prints a human summary and, last, one JSON line; see tests/bench/README.md.
+// tokend-loadgen: a load generator for tokend (or any gRPC server with the same methods), closed
+// loop by default, open loop at a fixed rate with --rate. Prints a human summary and, last, one
+// JSON line; see tests/bench/README.md.
 // Exit codes: 0 the run completed (call errors are reported, not fatal), 1 the target could not
 // be reached, 2 bad flags.
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "nlohmann/json.hpp"
 #include "service/common/flag_parser.h"
 #include "tests/bench/bench_request.h"
 #include "tests/bench/load_generator.h"
@@ -48,7 +50,12 @@ FlagParser MakeFlagParser() {
            ""),
       flag("check-valid", "", "ValidateToken: read every reply and count those saying valid=false.",
            ""),
-      flag("concurrency", "N", "Calls outstanding at any time (closed loop).", "16"),
+      flag("concurrency", "N",
+           "Calls outstanding at any time (closed loop); with --rate, the most outstanding.", "16"),
+      flag("rate", "QPS",
+           "Open loop: start this many calls per second in all, on a fixed schedule whatever the "
+           "replies do; latency is measured from when each call was due. Default: closed loop.",
+           ""),
       flag("channels", "N", "Channels (one connection each) the calls are spread over.", "1"),
       flag("threads", "N",
            "Client threads, one completion queue each. Default: 2, or 1 when this process may "
@@ -104,6 +111,14 @@ absl::StatusOr<Flags> ParseFlags(const FlagValues& values) {
         absl::StrCat("--channels: ", flags.load.channels, " is more than --concurrency (",
                      flags.load.concurrency, "); a channel without calls would only idle"));
   }
+  if (status.ok() && !values.Get("rate").empty()) {
+    const std::string& text = values.Get("rate");
+    if (!absl::SimpleAtod(text, &flags.load.rate) || !(flags.load.rate > 0) ||
+        flags.load.rate > 1e7) {
+      status = absl::InvalidArgumentError(absl::StrCat(
+          "--rate: \"", text, "\" is not a number of calls per second above 0, at most 1e7"));
+    }
+  }
   if (status.ok()) status = ParseDuration(values, "duration", false, &flags.load.duration);
   if (status.ok()) status = ParseDuration(values, "warmup", true, &flags.load.warmup);
   if (status.ok()) status = ParseDuration(values, "deadline", false, &flags.load.deadline);
@@ -154,6 +169,30 @@ absl::StatusOr<Flags> ParseFlags(const FlagValues& values) {
   return flags;
 }
 
+// The open loop's lines of the summary; empty in a closed loop.
+std::string OpenLoopSummary(const LoadOptions& options, const LoadResult& result) {
+  if (options.rate <= 0) return "";
+  return absl::StrCat("  open loop  ", options.rate, " calls/s scheduled; ", result.slot_waits,
+                      " due while all ", options.concurrency, " slots were busy\n");
+}
+
+// JsonLine() with the open loop's figures after "qps": "rate" (calls scheduled per second) and
+// "slot_waits"; both null in a closed loop.
+std::string JsonLineWithRate(const std::string& method, const LoadOptions& options,
+                             const LoadResult& result) {
+  const nlohmann::ordered_json line =
+      nlohmann::ordered_json::parse(JsonLine(method, options, result));
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& item : line.items()) {
+    out[item.key()] = item.value();
+    if (item.key() != "qps") continue;
+    const bool open = options.rate > 0;
+    out["rate"] = open ? nlohmann::ordered_json(options.rate) : nlohmann::ordered_json();
+    out["slot_waits"] = open ? nlohmann::ordered_json(result.slot_waits) : nlohmann::ordered_json();
+  }
+  return out.dump();
+}
+
 int Main(int argc, char** argv) {
   // Debian builds abseil without NDEBUG, which leaves Mutex deadlock detection on inside gRPC
   // (a few percent of CPU). Off in the client only; the no-op server keeps it, as tokend does.
@@ -176,11 +215,14 @@ int Main(int argc, char** argv) {
     std::cerr << "tokend-loadgen: " << result.status().message() << "\n";
     return 1;
   }
-  if (!flags->json_only) std::cout << Summary(flags->method, flags->load, *result);
+  if (!flags->json_only) {
+    std::cout << Summary(flags->method, flags->load, *result)
+              << OpenLoopSummary(flags->load, *result);
+  }
   if (std::optional<std::string> warning = ClientBusyWarning(*result)) {
     std::cerr << "tokend-loadgen: " << *warning << "\n";
   }
-  std::cout << JsonLine(flags->method, flags->load, *result) << std::endl;
+  std::cout << JsonLineWithRate(flags->method, flags->load, *result) << std::endl;
   return 0;
 }
 
