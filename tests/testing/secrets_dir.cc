@@ -105,6 +105,34 @@ absl::Status AddKeyLinks(const std::string& folder, const SecretFiles& files) {
   return absl::OkStatus();
 }
 
+// The kubelet's update of a Secret volume (see the header); `before_swap`, if set, runs once the
+// new version's files are written and before ..data points at them.
+absl::Status UpdateVolume(
+    const std::string& folder, const SecretFiles& files, bool skip_unchanged,
+    const std::function<absl::Status(const std::string& version_folder)>& before_swap) {
+  TOKEND_RETURN_IF_ERROR(CheckKeys(files));
+  TOKEND_ASSIGN_OR_RETURN(std::string old_target, DataTarget(folder));
+  const std::string old_folder = absl::StrCat(folder, "/", old_target);
+  TOKEND_ASSIGN_OR_RETURN(SecretFiles old_files, ReadFiles(old_folder));
+  if (skip_unchanged && old_files == files) return absl::OkStatus();  // As the kubelet does.
+  TOKEND_ASSIGN_OR_RETURN(std::string target, WriteTimestampedFolder(folder, files));
+  if (before_swap) TOKEND_RETURN_IF_ERROR(before_swap(absl::StrCat(folder, "/", target)));
+  TOKEND_RETURN_IF_ERROR(SwapData(folder, target));
+  TOKEND_RETURN_IF_ERROR(AddKeyLinks(folder, files));
+  for (const auto& [key, content] : old_files) {
+    const std::string link = absl::StrCat(folder, "/", key);
+    if (files.count(key) == 0 && unlink(link.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoError("cannot remove", link);
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(old_folder, ec);
+  if (ec) {
+    return absl::InternalError(absl::StrCat("cannot remove ", old_folder, ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 TempDir::TempDir() {
@@ -140,25 +168,7 @@ absl::Status WriteSecretVolume(const std::string& folder, const SecretFiles& fil
 }
 
 absl::Status UpdateSecretVolume(const std::string& folder, const SecretFiles& files) {
-  TOKEND_RETURN_IF_ERROR(CheckKeys(files));
-  TOKEND_ASSIGN_OR_RETURN(std::string old_target, DataTarget(folder));
-  const std::string old_folder = absl::StrCat(folder, "/", old_target);
-  TOKEND_ASSIGN_OR_RETURN(SecretFiles old_files, ReadFiles(old_folder));
-  if (old_files == files) return absl::OkStatus();  // The kubelet skips unchanged payloads.
-  TOKEND_ASSIGN_OR_RETURN(std::string target, WriteTimestampedFolder(folder, files));
-  TOKEND_RETURN_IF_ERROR(SwapData(folder, target));
-  TOKEND_RETURN_IF_ERROR(AddKeyLinks(folder, files));
-  for (const auto& [key, content] : old_files) {
-    const std::string link = absl::StrCat(folder, "/", key);
-    if (files.count(key) == 0 && unlink(link.c_str()) != 0 && errno != ENOENT) {
-      return ErrnoError("cannot remove", link);
-    }
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(old_folder, ec);
-  if (ec)
-    return absl::InternalError(absl::StrCat("cannot remove ", old_folder, ": ", ec.message()));
-  return absl::OkStatus();
+  return UpdateVolume(folder, files, /*skip_unchanged=*/true, nullptr);
 }
 
 absl::StatusOr<std::string> DataTarget(const std::string& folder) {
@@ -202,25 +212,7 @@ absl::Status WriteFile(const std::string& path, absl::string_view content) {
 absl::Status UpdateSecretVolumeWith(
     const std::string& folder, const SecretFiles& files,
     const std::function<absl::Status(const std::string& version_folder)>& before_swap) {
-  TOKEND_RETURN_IF_ERROR(CheckKeys(files));
-  TOKEND_ASSIGN_OR_RETURN(std::string old_target, DataTarget(folder));
-  const std::string old_folder = absl::StrCat(folder, "/", old_target);
-  TOKEND_ASSIGN_OR_RETURN(SecretFiles old_files, ReadFiles(old_folder));
-  TOKEND_ASSIGN_OR_RETURN(std::string target, WriteTimestampedFolder(folder, files));
-  TOKEND_RETURN_IF_ERROR(before_swap(absl::StrCat(folder, "/", target)));
-  TOKEND_RETURN_IF_ERROR(SwapData(folder, target));
-  TOKEND_RETURN_IF_ERROR(AddKeyLinks(folder, files));
-  for (const auto& [key, content] : old_files) {
-    const std::string link = absl::StrCat(folder, "/", key);
-    if (files.count(key) == 0 && unlink(link.c_str()) != 0 && errno != ENOENT) {
-      return ErrnoError("cannot remove", link);
-    }
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(old_folder, ec);
-  if (ec)
-    return absl::InternalError(absl::StrCat("cannot remove ", old_folder, ": ", ec.message()));
-  return absl::OkStatus();
+  return UpdateVolume(folder, files, /*skip_unchanged=*/false, before_swap);
 }
 
 }  // namespace testing
