@@ -67,27 +67,6 @@ class LocalFaultTest : public TokendFixture {
  protected:
   std::string mde() const { return secrets_dir() + "/mde"; }
 
-  // Like StartTokend(), with `prefix` (e.g. setpriv and its flags) in front of the command.
-  void StartTokendAfter(const std::vector<std::string>& prefix,
-                        const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = prefix;
-    for (const std::string& a :
-         {std::string(TOKEND_BIN), "--secrets-dir=" + secrets_dir(), "--listen=unix://" + socket_,
-          "--authority-host=" + idp_->listening_url(), std::string("--shutdown-grace=10s")}) {
-      args.push_back(a);
-    }
-    args.insert(args.end(), extra.begin(), extra.end());
-    absl::StatusOr<std::unique_ptr<Process>> p = Process::Start(args, dir_);
-    ASSERT_THAT(p, IsOk());
-    tokend_ = *std::move(p);
-    ASSERT_TRUE(tokend_->WaitForStderr("\"msg\":\"credential loaded\"", absl::Seconds(20)))
-        << tokend_->Stderr();
-    absl::StatusOr<std::unique_ptr<TokenClient>> client =
-        TokenClient::Create("unix://" + socket_, ClientOptions{absl::Seconds(30)});
-    ASSERT_THAT(client, IsOk());
-    client_ = *std::move(client);
-  }
-
   // tokend's log events (JSON lines of stderr) whose "msg" is `msg`.
   std::vector<nlohmann::json> LogEvents(const std::string& msg) const {
     std::vector<nlohmann::json> events;
@@ -207,7 +186,8 @@ TEST_F(LocalFaultTest, UnreadableSecretInARotationKeepsTheLastGoodSecret) {
     prefix = {"/usr/bin/setpriv", absl::StrCat("--reuid=", kNobody),
               absl::StrCat("--regid=", kNobody), "--clear-groups", "--"};
   }
-  StartTokendAfter(prefix);
+  command_prefix_ = prefix;
+  StartTokend();
   ASSERT_THAT(client_->GetToken(Resource()), IsOk());
   absl::StatusOr<std::string> good = DataTarget(mde());
   ASSERT_THAT(good, IsOk());

@@ -52,9 +52,12 @@ SecretFiles TokendFixture::Files(const std::string& secret) {
 
 void TokendFixture::StartTokend(const std::vector<std::string>& extra,
                                 const std::vector<std::string>& env, const std::string& wait_for) {
-  std::vector<std::string> args = {
-      TOKEND_BIN, "--secrets-dir=" + secrets_dir(), "--listen=unix://" + socket_,
-      "--authority-host=" + idp_->listening_url(), "--shutdown-grace=10s"};
+  std::vector<std::string> args = command_prefix_;
+  for (std::string arg :
+       {std::string(TOKEND_BIN), "--secrets-dir=" + secrets_dir(), "--listen=unix://" + socket_,
+        "--authority-host=" + idp_->listening_url(), std::string("--shutdown-grace=10s")}) {
+    args.push_back(std::move(arg));
+  }
   args.insert(args.end(), extra.begin(), extra.end());
   absl::StatusOr<std::unique_ptr<Process>> p = Process::Start(args, dir_, env);
   ASSERT_THAT(p, IsOk());

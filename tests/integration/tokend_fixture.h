@@ -59,6 +59,7 @@ class TokendFixture : public ::testing::Test {
   std::string dir_;     // The test's folder (removed by TearDown).
   std::string socket_;  // dir_/tokend.sock.
   std::vector<std::string> secrets_used_;
+  std::vector<std::string> command_prefix_;  // Put before tokend's command (e.g. setpriv).
   std::unique_ptr<Process> tokend_;
   std::unique_ptr<TokenClient> client_;
 
